@@ -417,6 +417,14 @@ class Pkcs11Session implements HsmSession {
     }
   }
 
+  setPin(oldPin: Secret, newPin: Secret): void {
+    try {
+      this.#p.C_SetPIN(this.#h(), oldPin.unsafeText(), newPin.unsafeText());
+    } catch (e) {
+      throw mapPkcs11Error(e, this.#ctx('changing the PIN'));
+    }
+  }
+
   #ensureLabelFree(label: string): void {
     validateKeyLabel(label);
     if (this.findKeys({ label }).length > 0) {

@@ -116,6 +116,8 @@ export interface HsmSession {
   readonly loggedIn: boolean;
   /** Sets the user PIN (requires an SO login on this session). */
   initUserPin(pin: Secret): void;
+  /** Changes the PIN of the logged-in user from `oldPin` to `newPin` (C_SetPIN). */
+  setPin(oldPin: Secret, newPin: Secret): void;
   /** Generates a key pair inside the token: token, private, sensitive, never extractable, sign only. */
   generateKeyPair(spec: KeySpec, options: GenerateKeyOptions): KeyPairRef;
   /** Generates an AES key inside the token (sensitive, not extractable, encrypt/decrypt only). */

@@ -119,6 +119,15 @@ describe('PKCS#11 adapter on SoftHSM', () => {
     expect(caught(() => fx!.hsm.initToken('dup', Secret.fromString(TEST_SO_PIN), Secret.fromString(TEST_USER_PIN))).code).toBe('ERR_HSM_TOKEN_EXISTS');
   });
 
+  it('setPin changes the user PIN: the old PIN stops working, the new one logs in', () => {
+    fx = createSoftHsm();
+    fx.session.setPin(Secret.fromString(TEST_USER_PIN), Secret.fromString('rotated-pin-4242'));
+    fx.session.logout();
+    expect(caught(() => fx!.session.login(Secret.fromString(TEST_USER_PIN))).code).toBe('ERR_HSM_PIN_INCORRECT');
+    fx.session.login(Secret.fromString('rotated-pin-4242'));
+    expect(fx.session.loggedIn).toBe(true);
+  });
+
   it('random draws bytes from the token RNG', () => {
     fx = createSoftHsm();
     const a = fx.session.random(32);
