@@ -148,6 +148,11 @@ export function readSignature(p7s: Uint8Array): ParsedSignature {
     contentInfo = new pkijs.ContentInfo({ schema: asn.result });
     if (contentInfo.contentType !== OID.signedData) throw bad('is not a CMS SignedData');
     signedData = new pkijs.SignedData({ schema: contentInfo.content });
+    // DER only: the structure must re-encode to exactly the bytes received, so no byte of the
+    // signature file can be changed without changing what it means (BER leniencies, such as a
+    // non-canonical BOOLEAN or length, are refused).
+    const reencoded = new pkijs.ContentInfo({ contentType: OID.signedData, content: signedData.toSchema(true) }).toSchema().toBER(false);
+    if (!Buffer.from(reencoded).equals(Buffer.from(p7s))) throw bad('is not DER-encoded (it does not re-encode to the same bytes)');
   } catch (e) {
     if (e instanceof CoreError) throw e;
     throw bad('is not a valid DER CMS SignedData', e);

@@ -22,7 +22,7 @@ import { INDEX_PATH, KindRegistry, validatePayload } from './kinds/index.ts';
 import { DEFAULT_LIMITS, formatBytes, type BundleLimits } from './limits.ts';
 import { DEFAULT_BUNDLE_LIFETIME_DAYS, makeManifest, manifestBytes, manifestSha256, mediaTypeFor, type BundleKind, type Manifest } from './manifest.ts';
 import { assertEntryName, MANIFEST_NAME, PAYLOAD_PREFIX, SIGNATURE_NAME } from './paths.ts';
-import type { BundleState } from './state.ts';
+import type { BundleState, SentBundle } from './state.ts';
 import { writeTar } from './tar.ts';
 import { checkTransferCertificate } from './transfer-certificate.ts';
 import { unpackBundle } from './verify.ts';
@@ -166,4 +166,19 @@ export function createBundle(state: BundleState, input: CreateBundleInput): Buil
     if (written && built !== undefined) input.unwrite?.(built);
     throw e;
   }
+}
+
+/**
+ * Withdraws the last bundle sent to `peer` after the receiver refused it, so that a corrected
+ * bundle can take its sequence number (the channel would otherwise stay blocked: every later
+ * bundle is a gap). Only the last bundle can be retracted. If the receiver did import it, the
+ * replacement will be refused there as a replay, which is the safe outcome.
+ * @throws {CoreError} ERR_NOT_FOUND (nothing sent to that peer)
+ */
+export function retractLastSent(state: BundleState, peer: string, now: Date): SentBundle {
+  return state.transaction(() => {
+    const r = state.retractLastSent(peer, now.toISOString());
+    if (r === undefined) throw new CoreError('ERR_NOT_FOUND', `no bundle was sent to '${peer}' that could be retracted`, { details: { peer } });
+    return r;
+  });
 }

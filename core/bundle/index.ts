@@ -55,7 +55,7 @@ export {
   certificateFromInput,
   type GeneratedIdentity,
 } from './identity.ts';
-export { assembleBundle, createBundle, describeFiles, type PayloadFile, type BuiltBundle, type CreateBundleInput } from './create.ts';
+export { assembleBundle, createBundle, describeFiles, retractLastSent, type PayloadFile, type BuiltBundle, type CreateBundleInput } from './create.ts';
 export { verifyBundle, unpackBundle, RECIPIENT_GRACE_DAYS, type VerifyOptions, type VerifiedBundle, type UnpackedBundle } from './verify.ts';
 export { importBundle, type ImportOptions, type ImportResult } from './import.ts';
 export { inspectBundle, type InspectReport } from './inspect.ts';

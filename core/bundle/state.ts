@@ -101,8 +101,9 @@ export const BUNDLE_MIGRATIONS: MigrationSet = {
           created_at TEXT NOT NULL,
           expires_at TEXT NOT NULL,
           bundle BLOB NOT NULL,
-          UNIQUE (peer, sequence)
+          retracted_at TEXT
         ) STRICT;
+        CREATE UNIQUE INDEX bundle_sent_one_per_sequence ON bundle_sent (peer, sequence) WHERE retracted_at IS NULL;
 
         CREATE TABLE bundle_sent_csr (
           csr_sha256 TEXT PRIMARY KEY,
@@ -209,6 +210,8 @@ export interface SentBundle {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly bundle: Buffer;
+  /** Set when the sender withdrew it (the receiver refused it); its sequence number was reused. */
+  readonly retractedAt: string | null;
 }
 
 /** A payload file of an imported bundle. */
@@ -288,6 +291,7 @@ function sentOf(r: Row): SentBundle {
     createdAt: str(r, 'created_at'),
     expiresAt: str(r, 'expires_at'),
     bundle: r['bundle'] as Buffer,
+    retractedAt: strOrNull(r, 'retracted_at'),
   };
 }
 
@@ -473,7 +477,7 @@ export class BundleState {
   // ---- sent ----
 
   /** Records a created bundle. */
-  addSent(b: SentBundle): void {
+  addSent(b: Omit<SentBundle, 'retractedAt'>): void {
     this.db
       .prepare('INSERT INTO bundle_sent (manifest_sha256, id, peer, sequence, kind, created_at, expires_at, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(b.manifestSha256, b.id, b.peer, b.sequence, b.kind, b.createdAt, b.expiresAt, b.bundle);
@@ -486,8 +490,24 @@ export class BundleState {
 
   /** The sent bundle at a sequence number of the channel to `peer`. */
   sentAt(peer: string, sequence: number): SentBundle | undefined {
-    const r = this.db.prepare('SELECT * FROM bundle_sent WHERE peer = ? AND sequence = ?').get(peer, sequence) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM bundle_sent WHERE peer = ? AND sequence = ? AND retracted_at IS NULL').get(peer, sequence) as Row | undefined;
     return r === undefined ? undefined : sentOf(r);
+  }
+
+  /**
+   * Withdraws the last bundle sent to `peer` (the receiver refused it): marks it retracted, forgets
+   * the CSRs it carried, and moves the channel back so the next bundle reuses its sequence number.
+   */
+  retractLastSent(peer: string, now: string): SentBundle | undefined {
+    const channel = this.channel(peer, 'out');
+    const last = this.sentAt(peer, channel.lastSequence);
+    if (last === undefined) return undefined;
+    this.db.prepare('UPDATE bundle_sent SET retracted_at = ? WHERE manifest_sha256 = ?').run(now, last.manifestSha256);
+    this.db.prepare('DELETE FROM bundle_sent_csr WHERE manifest_sha256 = ? AND answered_by IS NULL').run(last.manifestSha256);
+    const previous = this.sentAt(peer, channel.lastSequence - 1);
+    if (previous === undefined) this.db.prepare(`DELETE FROM bundle_channel WHERE peer = ? AND direction = 'out'`).run(peer);
+    else this.db.prepare(`UPDATE bundle_channel SET last_sequence = ?, last_manifest_sha256 = ?, updated_at = ? WHERE peer = ? AND direction = 'out'`).run(previous.sequence, previous.manifestSha256, now, peer);
+    return { ...last, retractedAt: now };
   }
 
   // ---- CSRs ----

@@ -9,7 +9,8 @@
  *     size against the limits, before any data is touched; a truncated archive is refused;
  *  2. sanity: regular files only (no links, devices, directories, FIFOs, pax or GNU extension
  *     headers), no special mode bits, no link target, no ustar prefix, names by the rules of
- *     `paths.ts` (no absolute paths, no `..`), no duplicate names.
+ *     `paths.ts` (no absolute paths, no `..`), no duplicate names, names in byte order (so one
+ *     bundle has one archive form: reordering entries changes the bytes and is refused).
  * Padding after each file's data and after the end-of-archive marker (two zero blocks) must be
  * zero bytes, and the checksum field must have the form every tar writes (six octal digits, NUL,
  * space), so that no byte of the archive is both ignored and alterable.
@@ -229,6 +230,12 @@ function sanity(raw: RawHeader[]): TarEntry[] {
       throw new CoreError('ERR_BUNDLE_DUPLICATE_ENTRY', `the bundle holds '${shown}' more than once; an archive with duplicate names is ambiguous and refused`, { details: { entry: shown } });
     }
     seen.add(name.value);
+    const prev = out[out.length - 1];
+    if (prev !== undefined && Buffer.compare(Buffer.from(prev.name, 'latin1'), Buffer.from(name.value, 'latin1')) >= 0) {
+      throw new CoreError('ERR_BUNDLE_ARCHIVE_INVALID', `the bundle entry '${shown}' comes after '${printable(prev.name)}'; entries must be in byte order of their names (create the archive with names sorted by 'LC_ALL=C sort')`, {
+        details: { entry: shown, after: printable(prev.name) },
+      });
+    }
     out.push({ name: name.value, data: r.data });
   }
   return out;
