@@ -96,6 +96,8 @@ function readInput(ctx: CommandContext, path: string, what: string): Buffer {
 /** An open signer for our current identity, and how to close what it opened. */
 interface OpenSigner {
   signer: Signer;
+  /** The logged-in token session, when the key is in a token. */
+  session?: HsmSession;
   close(): void;
 }
 
@@ -132,6 +134,7 @@ async function openIdentitySigner(ctx: CommandContext, identity: SelfIdentity): 
     try {
       return {
         signer: hsmIdentitySigner(identity, session),
+        session,
         close: () => {
           session.close();
           hsm.close();
@@ -161,7 +164,7 @@ function describeIdentity(id: { name: string; fingerprint: string; certificate: 
 async function generateIdentity(
   ctx: CommandContext,
   name: string,
-  opts: { keyLabel: string | undefined; keyFile: string | undefined; passphraseOption: string; passphraseEnv: string },
+  opts: { keyLabel: string | undefined; keyFile: string | undefined; passphraseOption: string; passphraseEnv: string; session?: HsmSession },
 ): Promise<{ generated: GeneratedIdentity; close(): void }> {
   const now = new Date();
   if ((opts.keyLabel === undefined) === (opts.keyFile === undefined)) throw new CoreError('ERR_USAGE', 'give either --key-label LABEL (with --token) for a key in a token, or --key-file FILE for an encrypted key file');
@@ -173,6 +176,10 @@ async function generateIdentity(
     } finally {
       pass.wipe();
     }
+  }
+  if (opts.session !== undefined) {
+    // Rotation inside the token that holds the current key: the same logged-in session.
+    return { generated: generateHsmIdentity(opts.session, { name, keyLabel: opts.keyLabel ?? '', now, serialRandom: opts.session.random(16) }), close: () => undefined };
   }
   const token = need(ctx, 'token', 'LABEL');
   const hsm = openHsmFrom(ctx);
@@ -268,7 +275,7 @@ const identityRotate: Command = {
   summary: 'replace our transfer identity: one rotation bundle per peer, signed by the current key, then switch',
   usage: '--name NAME (--key-label LABEL | --key-file FILE [--new-passphrase-file FILE]) --out-dir DIR [current key options] [--db FILE]',
   description:
-    'Creates the new key (in the same token with --key-label, or a new encrypted key file with --key-file), writes DIR/<peer>-identity-rotation-<sequence>.neambundle for every enrolled peer, signed by the current key, and makes the new identity current. Bundles addressed to the old identity are still accepted for 30 days.',
+    'Creates the new key (with --key-label: in the token of the current key; with --key-file: a new encrypted key file), writes DIR/<peer>-identity-rotation-<sequence>.neambundle for every enrolled peer, signed by the current key, and makes the new identity current. Bundles addressed to the old identity are still accepted for 30 days.',
   options: {
     ...DB_OPTION,
     name: { type: 'string', valueName: 'NAME', description: 'name of the new identity' },
@@ -285,7 +292,14 @@ const identityRotate: Command = {
       const current = currentIdentity(state);
       const signer = await openIdentitySigner(ctx, current);
       try {
-        const g = await generateIdentity(ctx, name, { keyLabel: str(ctx, 'key-label'), keyFile: str(ctx, 'key-file'), passphraseOption: 'new-passphrase-file', passphraseEnv: 'NEAM_CA_NEW_TRANSFER_PASSPHRASE' });
+        const keyLabel = str(ctx, 'key-label');
+        const g = await generateIdentity(ctx, name, {
+          keyLabel,
+          keyFile: str(ctx, 'key-file'),
+          passphraseOption: 'new-passphrase-file',
+          passphraseEnv: 'NEAM_CA_NEW_TRANSFER_PASSPHRASE',
+          ...(keyLabel !== undefined && signer.session !== undefined ? { session: signer.session } : {}),
+        });
         try {
           const paths: Record<string, string> = {};
           const r = rotateIdentity(state, {

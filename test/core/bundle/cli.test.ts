@@ -163,4 +163,16 @@ describe('neam-ca bundle (end to end through the CLI: SoftHSM offline, key file 
       expect(text).not.toContain('not the passphrase at all');
     }
   });
+
+  it('the offline side rotates its HSM-held identity through the CLI; the online side imports the rotation and pins the new key', () => {
+    const outDir = join(t.dir, 'rotation');
+    mkdirSync(outDir);
+    const r = json<{ fingerprint: string; bundles: Array<{ peer: string; path: string; sequence: number }> }>(['bundle', 'identity', 'rotate', '--name', 'NEAM CA transfer: offline 2', '--key-label', 'transfer-2', '--out-dir', outDir, ...offKey()]);
+    expect(r.bundles).toMatchObject([{ peer: 'online-ca', sequence: 2 }]);
+    const path = r.bundles[0]?.path ?? '';
+    expect(ok(['bundle', 'import', path, '--home', on]).stdout).toContain('Imported identity-rotation bundle 2');
+    const peers = json<{ peers: Array<{ pins: Array<{ fingerprint: string; status: string }> }> }>(['bundle', 'peer', 'list', '--home', on]).peers;
+    expect(peers[0]?.pins.find((p) => p.status === 'current')?.fingerprint).toBe(r.fingerprint);
+    expect(ok(['bundle', 'identity', 'show', '--home', off]).stdout).toMatch(/retired/u);
+  });
 });

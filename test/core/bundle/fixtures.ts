@@ -285,7 +285,14 @@ export function stockVerify(bytes: Buffer, senderDer: Buffer, dir: string): { cm
   expect(cms.status, cms.stderr).toBe(0);
   expect(cms.stderr).toContain('Verification successful');
   expect(sums.status, sums.stdout + sums.stderr).toBe(0);
-  return { cms: cms.stderr, sums: sums.stdout, files: listFiles(out).map((f) => f.slice(out.length + 1).replace(/:\d+$/u, '')) };
+  // The signer certificate inside the signature is the pinned one (compare fingerprints).
+  runOk('openssl', ['pkcs7', '-inform', 'DER', '-in', 'manifest.json.p7s', '-print_certs', '-out', 'embedded.pem'], { cwd: out });
+  const embedded = runOk('openssl', ['x509', '-in', 'embedded.pem', '-noout', '-fingerprint', '-sha256'], { cwd: out });
+  expect(embedded.split('=')[1]?.trim().replace(/:/gu, '').toLowerCase()).toBe(createHashHex(senderDer));
+  // No payload file that the manifest does not list.
+  const unlisted = run('bash', ['-c', `diff <(find payload -type f | LC_ALL=C sort) <(jq -r '.files[].path' manifest.json | LC_ALL=C sort)`], { cwd: out });
+  expect(unlisted.status, unlisted.stdout).toBe(0);
+  return { cms: cms.stderr, sums: sums.stdout, files: listFiles(out).map((f) => f.slice(out.length + 1).replace(/:\d+$/u, '')).filter((f) => f !== 'sender.pem' && f !== 'embedded.pem') };
 }
 
 /** Raw tar entry for hostile archives (no name checks; valid checksum unless `badChecksum`). */
