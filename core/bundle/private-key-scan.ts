@@ -17,7 +17,8 @@ const PEM_PRIVATE = /-----BEGIN [A-Z0-9 ]{0,64}PRIVATE KEY[A-Z0-9 ]{0,64}-----/i
 const PUTTY = /PuTTY-User-Key-File-\d+:/u;
 const JWK_KTY = /"kty"\s*:/u;
 const JWK_PRIVATE = /"(?:d|p|q|dp|dq|qi|k)"\s*:\s*"[A-Za-z0-9_-]{16,}/u;
-const BASE64_RUN = /[A-Za-z0-9+/_-]{64,}={0,2}/gu;
+/** Shortest base64 run worth decoding (a P-256 PKCS#8 key is 138 bytes, 184 base64 characters). */
+const MIN_BASE64_RUN = 64;
 const PEM_BEGIN = /-----BEGIN ([A-Z0-9 ]{1,64})-----/gu;
 const PEM_END = /-----END ([A-Z0-9 ]{1,64})-----/gu;
 
@@ -95,13 +96,32 @@ export function findPrivateKeyMaterial(data: Buffer): string | undefined {
     const inner = scanDer(body);
     if (inner !== undefined) return `${inner} inside a PEM "${block.label}" block`;
   }
-  for (const m of text.matchAll(BASE64_RUN)) {
-    const run = m[0];
-    const decoded = Buffer.from(run.includes('-') || run.includes('_') ? run.replace(/-/gu, '+').replace(/_/gu, '/') : run, 'base64');
+  for (const run of base64Runs(data)) {
+    const decoded = Buffer.from(data.subarray(run.start, run.end).toString('latin1').replace(/-/gu, '+').replace(/_/gu, '/'), 'base64');
     const inner = findPrivateKeyMaterialNoBase64(decoded);
-    if (inner !== undefined) return `${inner} inside base64 text at character ${m.index ?? 0}`;
+    if (inner !== undefined) return `${inner} inside base64 text at byte ${run.start}`;
   }
   return undefined;
+}
+
+function isBase64Char(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x2d || c === 0x5f;
+}
+
+/**
+ * Runs of base64 (or base64url) characters of at least {@link MIN_BASE64_RUN}, by a plain loop:
+ * a regular expression with a counted quantifier overflows V8's stack on a multi-megabyte run.
+ */
+function* base64Runs(data: Buffer): Generator<{ start: number; end: number }> {
+  let start = -1;
+  for (let i = 0; i <= data.length; i++) {
+    const inRun = i < data.length && isBase64Char(data[i] ?? 0);
+    if (inRun && start === -1) start = i;
+    else if (!inRun && start !== -1) {
+      if (i - start >= MIN_BASE64_RUN) yield { start, end: i };
+      start = -1;
+    }
+  }
 }
 
 /**

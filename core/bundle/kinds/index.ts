@@ -114,8 +114,21 @@ export function validatePayload(handler: KindHandler<unknown>, manifest: Manifes
   }
   for (const path of listed.keys()) if (!referenced.has(path)) problems.push({ path, message: `is not referenced by ${INDEX_PATH}` });
   if (problems.length > 0) throw new CoreError('ERR_BUNDLE_KIND_INVALID', `the ${manifest.kind} payload is inconsistent:\n${formatProblems(problems)}`, { details: { problems } });
-  handler.validate({ manifest, manifestSha256, index, files, now });
+  guarded(manifest.kind, () => handler.validate({ manifest, manifestSha256, index, files, now }));
   return index;
+}
+
+/**
+ * Runs a kind check; anything but a CoreError (a parser that gave up on hostile input) becomes a
+ * refusal, never a crash of the import.
+ */
+function guarded(kind: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CoreError) throw e;
+    throw new CoreError('ERR_BUNDLE_KIND_INVALID', `the ${kind} payload could not be checked (a checker failed on this input), so it is refused; if the bundle is genuine, report this`, { cause: e });
+  }
 }
 
 /**
@@ -124,8 +137,8 @@ export function validatePayload(handler: KindHandler<unknown>, manifest: Manifes
  */
 export function checkIncoming(registry: KindRegistry, ctx: ChannelContext<unknown>): void {
   const handler = registry.handler(ctx.manifest.kind);
-  handler.checkIncoming?.(ctx);
-  for (const v of registry.validators(ctx.manifest.kind)) v(ctx);
+  guarded(ctx.manifest.kind, () => handler.checkIncoming?.(ctx));
+  for (const v of registry.validators(ctx.manifest.kind)) guarded(ctx.manifest.kind, () => v(ctx));
 }
 
 /** The context a kind hook sees. */

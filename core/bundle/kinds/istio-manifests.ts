@@ -33,6 +33,56 @@ export const istioManifestsIndex = z.strictObject({
 /** Parsed index of an istio-manifests bundle. */
 export type IstioManifestsIndex = z.infer<typeof istioManifestsIndex>;
 
+/** Bounds on YAML shape, checked before parsing: the YAML parser exhausts memory on absurd nesting. */
+export const YAML_LIMITS = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxIndent: 256, maxCompactSequences: 64, maxFlowDepth: 64 });
+
+/** Why a YAML text is too deep or large to parse safely, or undefined. */
+export function yamlShapeProblem(text: string): string | undefined {
+  if (Buffer.byteLength(text, 'utf8') > YAML_LIMITS.maxBytes) return `it is larger than ${YAML_LIMITS.maxBytes / 1024 / 1024} MiB`;
+  let depth = 0;
+  let line = 1;
+  let atLineStart = true;
+  let indent = 0;
+  let dashes = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      line++;
+      atLineStart = true;
+      indent = 0;
+      dashes = 0;
+      if (quote === "'") quote = undefined; // single-quoted scalars rarely span lines; stay conservative
+      continue;
+    }
+    if (atLineStart) {
+      if (c === ' ' || c === '\t') {
+        if (++indent > YAML_LIMITS.maxIndent) return `line ${line} is indented by more than ${YAML_LIMITS.maxIndent} characters`;
+        continue;
+      }
+      if (c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\n' || text[i + 1] === undefined)) {
+        if (++dashes > YAML_LIMITS.maxCompactSequences) return `line ${line} opens more than ${YAML_LIMITS.maxCompactSequences} nested sequences`;
+        i++;
+        indent++;
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (quote !== undefined) {
+      if (c === quote && text[i - 1] !== '\\') quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      i = nl === -1 ? text.length : nl - 1;
+    } else if (c === '[' || c === '{') {
+      if (++depth > YAML_LIMITS.maxFlowDepth) return `line ${line} nests flow collections more than ${YAML_LIMITS.maxFlowDepth} deep`;
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -46,7 +96,10 @@ function validate(input: KindInput<IstioManifestsIndex>): void {
     seen.add(m.path);
     const data = input.files.get(m.path);
     if (data === undefined) return;
-    const docs = parseAllDocuments(data.toString('utf8'), { uniqueKeys: true });
+    const text = data.toString('utf8');
+    const shape = yamlShapeProblem(text);
+    if (shape !== undefined) return problems.add(field, `${m.path} cannot be accepted: ${shape}`);
+    const docs = parseAllDocuments(text, { uniqueKeys: true });
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, d) => {
       if (doc.errors.length > 0) return problems.add(field, `${m.path} document ${d + 1} is not valid YAML (${doc.errors[0]?.code ?? 'error'} at line ${doc.errors[0]?.linePos?.[0]?.line ?? '?'})`);

@@ -26,12 +26,15 @@ describe('fuzz: randomly mutated valid bundles never crash the reader and are ne
   let w: World;
   let receiver: Side;
   let bases: Buffer[];
+  let csrA: { pem: string };
+  let issuedA: string;
 
   beforeAll(() => {
     w = makeWorld();
     const dir = join(w.dir, 'csr');
     mkdirSync(dir);
     const csr = makeCsr(dir, 'intermediate-a');
+    csrA = csr;
     const req = createBundle(w.online.state, {
       kind: 'intermediate-request',
       to: 'offline-root',
@@ -40,6 +43,7 @@ describe('fuzz: randomly mutated valid bundles never crash the reader and are ne
       now: w.now,
     });
     const issued = issue(w.root, csr.pem, 'intermediate-a');
+    issuedA = issued;
     bases = [craft(w.offline, w.online, issuancePayload(w.root.pem, makeCrl(w.root), [{ name: 'intermediate-a', pem: issued, csrPem: csr.pem }]), { kind: 'intermediate-issuance' }).bytes, craft(w.offline, w.online, istioPayload()).bytes];
     void req;
     receiver = w.reopen(w.online);
@@ -148,5 +152,52 @@ describe('fuzz: randomly mutated valid bundles never crash the reader and are ne
     expect(unchanged).toBeLessThan(ITERATIONS / 20);
     // Control: the unmutated bundle imports on the same receiver.
     expect(importBundle(receiver.state, bases[0] as Buffer, { now: new Date() }).alreadyImported).toBe(false);
+  });
+
+  it('payload mutations re-signed by the pinned sender (seed 0xc0ffee, 300 rounds) never crash the kind checks', () => {
+    // An authentic sender can still send garbage: every kind parser must refuse it with a code.
+    const rand = prng(0xc0ffee);
+    const int = (n: number): number => Math.floor(rand() * n);
+    const sources = [
+      issuancePayload(w.root.pem, makeCrl(w.root), [{ name: 'intermediate-a', pem: issuedA, csrPem: csrA.pem }]).map((f) => ({ ...f, kind: 'intermediate-issuance' as const })),
+      istioPayload({ 'payload/istio/cacerts.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: cacerts\ndata:\n  root-cert.pem: QUJD\n' }).map((f) => ({ ...f, kind: 'istio-manifests' as const })),
+    ];
+    const outcomes = new Map<string, number>();
+    const fresh = w.reopen(w.online); // channel at 0: every round reaches the kind checks
+    for (let i = 0; i < 300; i++) {
+      const source = sources[int(sources.length)] ?? [];
+      const kind = source[0]?.kind ?? 'istio-manifests';
+      const target = int(source.length);
+      const files = source.map((f, k) => {
+        if (k !== target) return { path: f.path, data: f.data };
+        let data: Buffer = Buffer.from(f.data);
+        const how = int(4);
+        if (how === 0 && data.length > 0) {
+          const at = int(data.length);
+          data[at] = (data[at] ?? 0) ^ (1 + int(255));
+        } else if (how === 1) data = data.subarray(0, int(data.length + 1));
+        else if (how === 2) {
+          const at = int(data.length + 1);
+          data = Buffer.concat([data.subarray(0, at), Buffer.from(Array.from({ length: 1 + int(16) }, () => int(256))), data.subarray(at)]);
+        } else {
+          const a = int(data.length + 1);
+          data = Buffer.concat([data, data.subarray(a, Math.min(data.length, a + 1 + int(200)))]);
+        }
+        return { path: f.path, data };
+      });
+      const bytes = craft(w.offline, w.online, files, { kind }).bytes;
+      let outcome: string;
+      try {
+        verifyBundle(bytes, fresh.state, { now: new Date() });
+        outcome = 'accepted';
+      } catch (e) {
+        if (!isCoreError(e) || e.code === 'ERR_INTERNAL') throw new Error(`round ${i} (${kind}, ${files[target]?.path ?? ''}) crashed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        outcome = e.code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    // Only kind-level outcomes: the rounds reached the payload parsers.
+    expect([...outcomes.keys()].sort()).toEqual(expect.arrayContaining(['ERR_BUNDLE_KIND_INVALID']));
+    for (const k of outcomes.keys()) expect(['accepted', 'ERR_BUNDLE_KIND_INVALID', 'ERR_BUNDLE_CHAIN_INVALID', 'ERR_BUNDLE_UNSOLICITED_CERT', 'ERR_BUNDLE_PRIVATE_KEY', 'ERR_BUNDLE_IDENTITY_INVALID']).toContain(k);
   });
 });

@@ -162,6 +162,12 @@ describe('hostile bundles: each refused with its own code, nothing recorded', ()
       return { bytes: writeTar([{ name: 'manifest.json', data: changed }, { name: 'manifest.json.p7s', data: p.sig }, ...istioPayload().map((f) => ({ name: f.path, data: f.data }))]) };
     } },
     { name: 'signature: not a CMS structure', code: 'ERR_BUNDLE_SIGNATURE_INVALID', build: () => ({ bytes: writeTar([{ name: 'manifest.json', data: parts().manifest }, { name: 'manifest.json.p7s', data: randomBytes(300) }]) }) },
+    { name: 'signature: the pinned certificate embedded, but made with another key', code: 'ERR_BUNDLE_SIGNATURE_INVALID', message: /does not verify with the sender certificate/u, build: () => {
+      const impostor = softwareSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ECDSA-SHA256');
+      // A signer that claims the pinned public key but signs with its own key.
+      const liar = { algorithm: impostor.algorithm, spki: w.offline.signer.spki, sign: (d: Uint8Array) => impostor.sign(d) };
+      return { bytes: craft({ ...w.offline, signer: liar }, w.online, istioPayload()).bytes };
+    } },
     { name: 'signer: not pinned', code: 'ERR_BUNDLE_SIGNER_NOT_PINNED', message: /not pinned/u, build: () => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const signer = softwareSigner(privateKey, 'ECDSA-SHA256');

@@ -72,6 +72,10 @@ describe('findPrivateKeyMaterial', () => {
     });
   }
 
+  it('does not crash on a 16 MiB run of base64 characters (a regular expression would overflow the stack)', () => {
+    expect(findPrivateKeyMaterial(Buffer.alloc(16 * 1024 * 1024, 0x41))).toBeUndefined();
+  });
+
   it('stays linear on a hostile file of unterminated PEM headers', () => {
     const hostile = Buffer.from('-----BEGIN A-----\n'.repeat(200_000));
     const t = process.hrtime.bigint();

@@ -93,4 +93,15 @@ describe('bundle tar writer and reader', () => {
     expectCode(() => readTar(rawTar([{ name: 'manifest.json', data: Buffer.alloc(11) }]), limits), 'ERR_BUNDLE_TOO_LARGE');
     expect(readTar(rawTar([{ name: 'payload/a.txt', data: Buffer.alloc(100) }]), limits)).toHaveLength(1);
   });
+
+  it('a 2 GiB declared size is refused from the header without allocating for it', () => {
+    const hostile = rawTar([{ name: 'payload/huge.txt', size: 2n ** 31n, data: Buffer.alloc(0) }], { end: false });
+    expect(hostile.length).toBe(512);
+    const before = process.memoryUsage().arrayBuffers;
+    const e = expectCode(() => readTar(hostile, DEFAULT_LIMITS), 'ERR_BUNDLE_TOO_LARGE');
+    expect(e.message).toContain('2 GiB');
+    expect(e.message).toContain('it was not read');
+    // Nothing near the declared size was allocated (a 2 GiB buffer would show here, or fail).
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+  });
 });
