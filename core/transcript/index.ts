@@ -27,3 +27,4 @@ export { readTranscriptFile, transcriptHead, verifyTranscriptFile } from './file
 export { summarizeTranscript, type CertificateSummary, type Fingerprint, type FingerprintUse, type Participant, type SignOff, type StepOutput, type StepSummary, type TranscriptSummary } from './summary.ts';
 export { escapeHtml, renderReport, type ReportOptions } from './report.ts';
 export { CHROMIUM_ARGS, DEFAULT_CHROMIUM, printReportPdf, type PdfOptions } from './pdf.ts';
+export { RECORD_TYPES, type CertificateRecord, type KeyGeneratedData, type OutputRecord, type StepCompletedData, type StepFailedData, type StepStartedData } from './conventions.ts';

@@ -10,6 +10,7 @@
  * `unverified` and are shown apart).
  */
 import type { SignerCheck } from './closing.ts';
+import { RECORD_TYPES } from './conventions.ts';
 import { GENESIS_PREV, type JsonValue, type TranscriptRecord } from './record.ts';
 import type { TranscriptVerification } from './verify.ts';
 
@@ -200,7 +201,7 @@ export function summarizeTranscript(v: TranscriptVerification): TranscriptSummar
   const resumes: TranscriptSummary['resumes'] = [];
   for (const r of records) {
     see(r.actor, r.role, r.time, true);
-    if (r.type === 'participant.registered' && str(r.data['name']) !== undefined && str(r.data['role']) !== undefined) see(r.data['name'] as string, r.data['role'] as string, r.time, false);
+    if (r.type === RECORD_TYPES.participantRegistered && str(r.data['name']) !== undefined && str(r.data['role']) !== undefined) see(r.data['name'] as string, r.data['role'] as string, r.time, false);
     if (r.type === 'transcript.resumed') {
       const t = r.data['tornTail'];
       resumes.push({
@@ -216,18 +217,18 @@ export function summarizeTranscript(v: TranscriptVerification): TranscriptSummar
       const action = str(r.data['action']);
       if (title !== undefined) s.title = title;
       if (action !== undefined) s.action = action;
-      if (r.type === 'step.started') s.started ??= r.time;
-      else if (r.type === 'step.completed') {
+      if (r.type === RECORD_TYPES.stepStarted) s.started ??= r.time;
+      else if (r.type === RECORD_TYPES.stepCompleted) {
         s.state = 'completed';
         s.finished = r.time;
         s.outputs.push(...outputsOf(r.data['outputs']));
-      } else if (r.type === 'step.failed' || r.type === 'step.skipped') {
-        s.state = r.type === 'step.failed' ? 'failed' : 'skipped';
+      } else if (r.type === RECORD_TYPES.stepFailed || r.type === RECORD_TYPES.stepSkipped) {
+        s.state = r.type === RECORD_TYPES.stepFailed ? 'failed' : 'skipped';
         s.finished = r.time;
         const err = r.data['error'];
         const note = isObject(err) ? [str(err['code']), str(err['message'])].filter(Boolean).join(': ') : str(r.data['reason']);
         if (note !== undefined && note !== '') s.note = note;
-      } else if (r.type === 'step.signed-off') {
+      } else if (r.type === RECORD_TYPES.stepSignedOff) {
         s.signOffs.push({ name: str(r.data['name']) ?? r.actor, role: str(r.data['role']) ?? r.role, time: r.time, seq: r.seq });
       }
       steps.set(stepId, s);

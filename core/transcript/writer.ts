@@ -132,11 +132,14 @@ export interface DraftSignature {
 export interface ResumeInfo {
   /** Records that verified before resuming. */
   records: number;
+  /** The last of them (what the runner reconciles its state with). */
+  last: TranscriptRecord;
   /** The incomplete last line that was set aside, if any. */
   tornTail?: { line: number; bytes: number; sha256: string; savedAs: string };
 }
 
 const writeOwn = Symbol('writeOwn');
+const construct = Symbol('construct');
 
 function ioError(e: unknown, what: string, path: string): CoreError {
   const code = (e as { code?: string }).code;
@@ -198,8 +201,9 @@ export class TranscriptWriter {
   #broken = false;
   #clock: () => Date;
 
-  /** @internal Use {@link createTranscript} or {@link openTranscript}. */
-  constructor(state: { path: string; fd: number; size: number; ino: number; seq: number; head: string; ceremony: string; rehearsal: boolean; clock: () => Date }) {
+  /** @internal Use {@link createTranscript} or {@link openTranscript}; the token keeps others out. */
+  constructor(token: symbol, state: { path: string; fd: number; size: number; ino: number; seq: number; head: string; ceremony: string; rehearsal: boolean; clock: () => Date }) {
+    if (token !== construct) throw new TypeError('use createTranscript() or openTranscript() to obtain a TranscriptWriter');
     this.path = state.path;
     this.#fd = state.fd;
     this.#size = state.size;
@@ -463,7 +467,7 @@ export function createTranscript(path: string, options: CreateTranscriptOptions)
     closeSync(fd);
     throw new CoreError('ERR_TRANSCRIPT_INVALID', `${path} changed while it was being created; verify it`, { details: { path } });
   }
-  return new TranscriptWriter({ path, fd, size: st.size, ino: st.ino, seq: 1, head: sha256Hex(text), ceremony: options.ceremony, rehearsal: options.rehearsal, clock });
+  return new TranscriptWriter(construct, { path, fd, size: st.size, ino: st.ino, seq: 1, head: sha256Hex(text), ceremony: options.ceremony, rehearsal: options.rehearsal, clock });
 }
 
 /**
@@ -497,7 +501,7 @@ export function openTranscript(path: string, options: ResumeTranscriptOptions): 
     if (v.problem === undefined || v.closed) throw new CoreError('ERR_TRANSCRIPT_CLOSED', `${path} is closed (record ${v.records.length}); a closed transcript is never resumed. Start a new ceremony`, { details: { path } });
     if (v.problem.code !== 'ERR_TRANSCRIPT_NOT_CLOSED') throw v.problem;
     const last = v.records[v.records.length - 1] as TranscriptRecord;
-    const resumed: ResumeInfo = { records: v.records.length };
+    const resumed: ResumeInfo = { records: v.records.length, last };
     if (torn.length > 0) {
       if (options.tornTail === 'refuse') {
         throw new CoreError('ERR_TRANSCRIPT_INVALID', `${path} ends with an incomplete line (line ${last.seq + 1}, ${torn.length} bytes): a write was interrupted. Records 1-${last.seq} verify. Resume without refusing torn tails to set it aside`, { details: { path, line: last.seq + 1, bytes: torn.length } });
@@ -533,7 +537,7 @@ export function openTranscript(path: string, options: ResumeTranscriptOptions): 
     }
     const st2 = fstatSync(fd);
     handedOver = true;
-    const writer = new TranscriptWriter({ path, fd, size: st2.size, ino: st2.ino, seq: last.seq, head: v.head as string, ceremony: v.ceremony as string, rehearsal: v.rehearsal as boolean, clock });
+    const writer = new TranscriptWriter(construct, { path, fd, size: st2.size, ino: st2.ino, seq: last.seq, head: v.head as string, ceremony: v.ceremony as string, rehearsal: v.rehearsal as boolean, clock });
     try {
       writer[writeOwn]('transcript.resumed', { actor: options.actor, role: options.role, data: { ...(options.data ?? {}), ...(resumed.tornTail === undefined ? {} : { tornTail: resumed.tornTail }) } });
     } catch (e) {

@@ -10,6 +10,7 @@ import { canonicalJson } from '../../../core/util/canonical-json.ts';
 import { createTranscript, printReportPdf, renderReport, verifyTranscript, type TranscriptRecord, type TranscriptVerification } from '../../../core/transcript/index.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
 import { requireTool } from '../../helpers/tools.ts';
+import { pdfPageTexts } from './pdf-text.ts';
 import { closingSigners, joinLines, linesOf, steppingClock, transferKeyOnSoftHsm, witnessKey, writeClosedTranscript, type TransferHsm } from './fixtures.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '../../../test-artifacts/transcript');
@@ -157,7 +158,17 @@ describe('the report in Chromium', () => {
     expect(n).toBe(pdf.length);
     expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     expect(pdf.subarray(-8).toString('latin1')).toContain('%%EOF');
-    expect((pdf.toString('latin1').match(/\/Type\s*\/Page\b/gu) ?? []).length).toBeGreaterThanOrEqual(3);
+    const pages = pdfPageTexts(pdf);
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    // Every printed page carries the rehearsal notice, the ceremony id, the head and "page N of M".
+    pages.forEach((text, i) => {
+      expect(text).toContain('REHEARSAL — NOT A PRODUCTION CEREMONY');
+      expect(text).toContain(`page ${i + 1} of ${pages.length}`);
+      expect(text).toContain(`ceremony root-2026-12-01 · head ${(verified.head as string).slice(0, 16)}`);
+    });
+    expect(pages[0]).toContain('VERIFIED');
+    expect(pages.join('')).toContain(groups(verified.signers[0]?.spkiSha256 as string).slice(0, 4).join(' '));
+    expect(pages[pages.length - 1]).toContain('Signatures');
     await expect(printReportPdf(html, out)).rejects.toMatchObject({ code: 'ERR_ALREADY_EXISTS' });
     await expect(printReportPdf(html, join(ARTIFACTS, 'never.pdf'), { chromium: '/nonexistent/chromium' })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   });

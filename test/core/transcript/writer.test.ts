@@ -294,7 +294,8 @@ describe('openTranscript (resume)', () => {
     const head = w.head;
     w.release();
     const { writer, resumed } = openTranscript(path, { ...ADMIN, data: { reason: 'workstation restarted' }, clock: steppingClock('2026-12-01T10:00:00.000Z') });
-    expect(resumed).toEqual({ records: 2 });
+    expect(resumed).toMatchObject({ records: 2, last: { seq: 2, type: 'step.started', data: { step: 'a' } } });
+    expect(resumed.tornTail).toBeUndefined();
     expect(writer.seq).toBe(3);
     const r3 = JSON.parse(linesOf(readFileSync(path))[2] as string) as TranscriptRecord;
     expect(r3).toMatchObject({ seq: 3, type: 'transcript.resumed', prev: head, data: { reason: 'workstation restarted' }, rehearsal: true });
