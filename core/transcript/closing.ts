@@ -91,8 +91,12 @@ export function closingBodyBytes(record: TranscriptRecord): Buffer {
   return canonicalJsonBytes(recordBody(record));
 }
 
-/** Reads `data.signers` of a closing record, or says what is wrong with it. */
-export function parseSignerEntries(value: unknown): { ok: true; signers: SignerEntry[] } | { ok: false; problem: string } {
+/**
+ * Reads `data.signers` of a closing record, or says what is wrong with it. A completed ceremony
+ * lists exactly one transfer key; an aborted one at most one (a root ceremony aborted before its
+ * transfer key exists is closed by the witnesses alone).
+ */
+export function parseSignerEntries(value: unknown, outcome: unknown = 'completed'): { ok: true; signers: SignerEntry[] } | { ok: false; problem: string } {
   if (!Array.isArray(value) || value.length === 0 || value.length > 64) return { ok: false, problem: 'data.signers must list 1-64 signers' };
   const signers: SignerEntry[] = [];
   const seen = new Set<string>();
@@ -118,7 +122,8 @@ export function parseSignerEntries(value: unknown): { ok: true; signers: SignerE
     seen.add(s['spkiSha256']);
     signers.push(s as unknown as SignerEntry);
   }
-  if (signers.filter((s) => s.kind === 'transfer').length !== 1) return { ok: false, problem: 'data.signers must list exactly one transfer key' };
+  const transfers = signers.filter((s) => s.kind === 'transfer').length;
+  if (outcome === 'aborted' ? transfers > 1 : transfers !== 1) return { ok: false, problem: `data.signers must list ${outcome === 'aborted' ? 'at most' : 'exactly'} one transfer key` };
   return { ok: true, signers };
 }
 
@@ -140,7 +145,7 @@ function certificateFields(der: Buffer): { fields: CertificateFields; spki: Buff
  * by an unlisted key, a duplicate). Never throws.
  */
 export function checkClosingSignatures(record: TranscriptRecord, pins: SignerPins = {}): { signers: SignerCheck[]; listProblems: string[]; entriesProblem?: string } {
-  const parsed = parseSignerEntries(record.data['signers']);
+  const parsed = parseSignerEntries(record.data['signers'], record.data['outcome']);
   if (!parsed.ok) return { signers: [], listProblems: [], entriesProblem: parsed.problem };
   const body = closingBodyBytes(record);
   const sigs = record.signatures ?? [];

@@ -412,6 +412,9 @@ export function verifyTranscript(input: Uint8Array | string, options: VerifyOpti
   if (witnesses < minWitnesses) {
     return fail('ERR_TRANSCRIPT_SIGNATURE_INVALID', `the closing record (record ${closing.seq}, line ${line}) is co-signed by ${witnesses} witness(es); at least ${minWitnesses} required`, { line, record: closing.seq, witnesses, minWitnesses });
   }
+  if (options.pins?.transfer !== undefined && !checks.signers.some((s) => s.kind === 'transfer')) {
+    return fail('ERR_TRANSCRIPT_SIGNER_NOT_PINNED', `the closing record (record ${closing.seq}, line ${line}) of this ${String(closing.data['outcome'])} ceremony is signed by witnesses only; the pinned transfer key did not sign it`, { line, record: closing.seq });
+  }
   const unpinned = checks.signers.filter((s) => s.pinned === false);
   if (unpinned.length > 0) {
     return fail('ERR_TRANSCRIPT_SIGNER_NOT_PINNED', `the closing record (record ${closing.seq}, line ${line}) is signed by ${unpinned.map((s) => `${s.kind} key '${s.name}' (SHA-256 of SPKI ${s.spkiSha256})`).join(', ')}, which does not match the pinned fingerprint(s). Check you pinned the right keys; otherwise this transcript was not signed by your ceremony's keys`, {

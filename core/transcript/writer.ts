@@ -189,8 +189,11 @@ function readAllFd(fd: number, size: number): Buffer {
  * writer per file (the runner's state lock guarantees it; the writer also detects a second writer).
  */
 export class TranscriptWriter {
+  /** The transcript file. */
   readonly path: string;
+  /** The ceremony id from the opening record. */
   readonly ceremony: string;
+  /** Whether every record is marked as rehearsal. */
   readonly rehearsal: boolean;
   #fd: number | null;
   #size: number;
@@ -327,12 +330,12 @@ export class TranscriptWriter {
       }
       return e;
     });
-    const parsed = parseSignerEntries(entries);
+    if (options.outcome !== 'completed' && options.outcome !== 'aborted') throw new TypeError("outcome must be 'completed' or 'aborted'");
+    const parsed = parseSignerEntries(entries, options.outcome);
     if (!parsed.ok) throw new CoreError('ERR_INPUT_INVALID', `cannot close ${this.path}: ${parsed.problem}`, { details: { path: this.path } });
     const minWitnesses = options.minWitnesses ?? 1;
     const witnesses = entries.filter((e) => e.kind === 'witness').length;
     if (witnesses < minWitnesses) throw new CoreError('ERR_INPUT_INVALID', `cannot close ${this.path}: ${witnesses} witness co-signer(s), at least ${minWitnesses} required`, { details: { witnesses, minWitnesses } });
-    if (options.outcome !== 'completed' && options.outcome !== 'aborted') throw new TypeError("outcome must be 'completed' or 'aborted'");
     checkEntryFields(options.actor, options.role, 'transcript.closed', options.data ?? {}, ['outcome', 'signers']);
     const record = this.#build({ actor: options.actor, role: options.role, type: 'transcript.closed', data: options.data ?? {} }, { outcome: options.outcome, signers: entries });
     const problems = dataProblems(record.data);

@@ -8,7 +8,7 @@
  *
  * Must never: report success for a transcript that did not verify, or overwrite an output file.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
 import { CoreError } from '../../errors.ts';
@@ -178,12 +178,21 @@ const report: Command = {
       ...(options.pins === undefined ? {} : { pinned: options.pins }),
     });
     const out = resolve(ctx.cwd, outArg);
+    const pdfPath = typeof pdfArg === 'string' ? resolve(ctx.cwd, pdfArg) : undefined;
+    for (const p of [out, pdfPath]) {
+      if (p !== undefined && existsSync(p)) throw new CoreError('ERR_ALREADY_EXISTS', `${p} already exists; reports are never overwritten. Move it away or choose another file`, { details: { path: p } });
+    }
     writeFileExclusive(out, html, 0o644);
     let pdf: { path: string; bytes: number } | undefined;
-    if (typeof pdfArg === 'string') {
-      const pdfPath = resolve(ctx.cwd, pdfArg);
-      const printed = await printReportPdf(html, pdfPath, { env: ctx.env });
-      pdf = { path: pdfPath, bytes: printed.bytes };
+    if (pdfPath !== undefined) {
+      try {
+        const printed = await printReportPdf(html, pdfPath, { env: ctx.env });
+        pdf = { path: pdfPath, bytes: printed.bytes };
+      } catch (e) {
+        // All or nothing: without the PDF that was asked for, the HTML written above goes too.
+        rmSync(out, { force: true });
+        throw e;
+      }
     }
     const ok = accepted(v, allowUnclosed);
     if (!ok) {

@@ -130,6 +130,15 @@ describe('neam-ca transcript report', () => {
     expect(again.stderr).toContain('[ERR_ALREADY_EXISTS]');
   });
 
+  it('writes nothing when the PDF cannot be printed (no Chromium)', () => {
+    const html = join(dir.dir, 'nopdf.html');
+    const r = spawnSync(process.execPath, [BIN, 'transcript', 'report', first, '--out', html, '--pdf', join(dir.dir, 'nopdf.pdf')], { encoding: 'utf8', env: { ...process.env, NEAM_CA_CHROMIUM: '/nonexistent/chromium' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('[ERR_NOT_FOUND]');
+    expect(existsSync(html)).toBe(false);
+    expect(existsSync(join(dir.dir, 'nopdf.pdf'))).toBe(false);
+  });
+
   it('for a tampered transcript still writes the report (showing the failure) and exits 1', () => {
     const lines = linesOf(readFileSync(first));
     const deleted = join(dir.dir, 'deleted.jsonl');

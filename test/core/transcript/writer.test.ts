@@ -241,6 +241,26 @@ describe('TranscriptWriter.close', () => {
     });
   }
 
+  it('an aborted ceremony may be closed by the witnesses alone (its transfer key may not exist yet)', () => {
+    const path = join(folder(), 't.jsonl');
+    const w = open(path);
+    w.append({ ...ADMIN, type: 'step.started', data: { step: 'airgap' } });
+    const wendy = witnessKey().signer;
+    w.close({ ...ADMIN, outcome: 'aborted', data: { reason: 'network interface eth0 is up' }, signers: [{ kind: 'witness', name: 'Wendy Witness', role: 'witness', signer: wendy }] });
+    const v = verifyTranscript(readFileSync(path));
+    expect(v.ok, v.problem?.message).toBe(true);
+    expect(v.signers.map((s) => s.kind)).toEqual(['witness']);
+    const pinned = verifyTranscript(readFileSync(path), { pins: { transfer: ['ab'.repeat(32)] } });
+    expect(pinned.problem?.code).toBe('ERR_TRANSCRIPT_SIGNER_NOT_PINNED');
+    expect(pinned.problem?.message).toContain('signed by witnesses only');
+    // "completed" cannot be claimed without the transfer key: the outcome is inside the signed body.
+    const lines = linesOf(readFileSync(path));
+    const closing = lines[lines.length - 1] as string;
+    const forged = verifyTranscript(`${lines.slice(0, -1).join('\n')}\n${closing.replace('"outcome":"aborted"', '"outcome":"completed"')}\n`);
+    expect(forged.ok).toBe(false);
+    expect(forged.problem?.code).toBe('ERR_TRANSCRIPT_RECORD_CHANGED');
+  });
+
   it('refuses a signer whose signature does not verify (e.g. a broken token) and writes nothing', () => {
     const path = join(folder(), 't.jsonl');
     const w = open(path);
