@@ -7,7 +7,7 @@ import { chromium, type Browser, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { canonicalJson } from '../../../core/util/canonical-json.ts';
-import { createTranscript, printReportPdf, renderReport, verifyTranscript, type TranscriptRecord, type TranscriptVerification } from '../../../core/transcript/index.ts';
+import { createTranscript, printReportPdf, renderReport, summarizeTranscript, verifyTranscript, type TranscriptRecord, type TranscriptVerification } from '../../../core/transcript/index.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
 import { requireTool } from '../../helpers/tools.ts';
 import { pdfPageTexts } from './pdf-text.ts';
@@ -99,6 +99,28 @@ describe('renderReport (HTML)', () => {
   it('an unclosed transcript reads INTACT, NOT CLOSED', () => {
     const v = verifyTranscript(joinLines(linesOf(bytes).slice(0, 8)));
     expect(renderReport(v)).toContain('INTACT, NOT CLOSED');
+  });
+});
+
+describe('summarizeTranscript', () => {
+  it('reads steps, failures, fingerprints (hex or colon form) and certificates, and tolerates odd data', () => {
+    const sub = tempDir('neam-summary-');
+    try {
+      const path = join(sub.dir, 't.jsonl');
+      const w = createTranscript(path, { ceremony: 'crl-2027-03', rehearsal: false, previous: null, actor: 'Alice', role: 'administrator', clock: steppingClock() });
+      w.append({ actor: 'Alice', role: 'administrator', type: 'step.started', data: { step: 'sign-crl', title: 'Sign the CRL' } });
+      w.append({ actor: 'Alice', role: 'administrator', type: 'step.failed', data: { step: 'sign-crl', error: { code: 'ERR_HSM_PIN_INCORRECT', message: 'quorum PIN rejected' } } });
+      w.append({ actor: 'Alice', role: 'administrator', type: 'step.completed', data: { step: 42, outputs: 'not a list' } });
+      w.append({ actor: 'Alice', role: 'administrator', type: 'note', data: { fp: (('AB'.repeat(32).match(/../gu) as string[]).join(':')), cert: { subject: 'CN=no serial' }, crl: { subject: 'CN=Root', serial: '0a', sha256: 'cd'.repeat(32) } } });
+      w.release();
+      const s = summarizeTranscript(verifyTranscript(readFileSync(path)));
+      expect(s.status).toBe('open');
+      expect(s.steps).toEqual([{ id: 'sign-crl', title: 'Sign the CRL', state: 'failed', started: '2026-12-01T09:01:01.000Z', finished: '2026-12-01T09:02:02.000Z', signOffs: [], outputs: [], note: 'ERR_HSM_PIN_INCORRECT: quorum PIN rejected' }]);
+      expect(s.fingerprints.map((f) => f.value)).toEqual(['cd'.repeat(32), 'ab'.repeat(32)]); // record order, then member order (crl < fp)
+      expect(s.certificates).toEqual([{ subject: 'CN=Root', serial: '0a', sha256: 'cd'.repeat(32), seq: 5, type: 'note' }]);
+    } finally {
+      sub.cleanup();
+    }
   });
 });
 
