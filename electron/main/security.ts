@@ -29,7 +29,7 @@ export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 /** The page every window loads. */
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
 /**
- * The session partition of every window. No `persist:` prefix: Chromium keeps it in memory only,
+ * The session partition of every window. Without the persist: prefix Chromium keeps it in memory only,
  * so nothing (cookies, storage, cache) survives the process.
  */
 export const PARTITION = 'neam-workstation';
