@@ -355,7 +355,7 @@ export function verifyApproval(roster: Roster, target: ApprovalTarget, input: Ap
     throw new CoreError('ERR_QUORUM_APPROVAL_INVALID', `${where} claims a validity from ${s.approvedAt} to ${s.expiresAt}; approvals last at most 30 days`, { details: { custodian: entry.name } });
   }
   if (s.decision === 'decline') {
-    throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `custodian '${entry.name}' reviewed this content and DECLINED it (${s.approvedAt}); nothing will be signed while the decline stands. Resolve the objection and prepare a new request`, {
+    throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `${where} is a DECLINE: custodian '${entry.name}' reviewed this content and declined it at ${s.approvedAt}; nothing will be signed while the decline stands. Resolve the objection and prepare a new request`, {
       details: { custodian: entry.name, declinedAt: s.approvedAt },
     });
   }
