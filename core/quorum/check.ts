@@ -36,7 +36,8 @@ export interface ApprovalFinding {
 
 /** Result of {@link evaluateApprovals}: what counts and what does not. */
 export interface ApprovalEvaluation {
-  accepted: VerifiedApproval[];
+  /** Approvals that count, with their position in the presented list. */
+  accepted: Array<VerifiedApproval & { index: number }>;
   findings: ApprovalFinding[];
 }
 
@@ -58,7 +59,7 @@ export interface QuorumDecision {
  * do not (for a UI that shows each import as it arrives).
  */
 export function evaluateApprovals(roster: Roster, target: ApprovalTarget, presented: readonly PresentedApproval[], now: Date): ApprovalEvaluation {
-  const accepted: VerifiedApproval[] = [];
+  const accepted: Array<VerifiedApproval & { index: number }> = [];
   const findings: ApprovalFinding[] = [];
   presented.forEach((p, index) => {
     const source = 'bytes' in p ? p.source : undefined;
@@ -74,7 +75,7 @@ export function evaluateApprovals(roster: Roster, target: ApprovalTarget, presen
         });
         return;
       }
-      accepted.push(v);
+      accepted.push({ ...v, index });
     } catch (e) {
       if (!(e instanceof CoreError)) throw e;
       const custodian = typeof e.details?.['custodian'] === 'string' ? e.details['custodian'] : undefined;

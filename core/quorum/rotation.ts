@@ -53,12 +53,21 @@ export class QuorumRotation {
   readonly #enrollment: QuorumEnrollment;
   readonly #log: Logger;
   #done = false;
+  #pinChanged = false;
 
   /** @internal use {@link beginRotation} */
   constructor(activation: ActivationSession, enrollment: QuorumEnrollment, log: Logger) {
     this.#activation = activation;
     this.#enrollment = enrollment;
     this.#log = log;
+  }
+
+  /**
+   * True once the token accepted the new PIN (even if a later step failed): from then on the new
+   * custodian files are the only way in and must be kept.
+   */
+  get pinChanged(): boolean {
+    return this.#pinChanged;
   }
 
   /** The retiring roster. */
@@ -103,6 +112,7 @@ export class QuorumRotation {
       await this.#activation.withActivationPin('rotate the custodians', (oldPin) => {
         if (!session.loggedIn) session.login(oldPin);
         session.setPin(oldPin, newPin);
+        this.#pinChanged = true;
         this.#log.info('token PIN changed by custodian rotation', { ceremony: roster.ceremony, retiredQuorumId: retired.quorumId, quorumId: roster.quorumId, generation: roster.generation });
         // Prove the new PIN now, while everyone is still in the room.
         session.logout();
