@@ -17,7 +17,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { z } from 'zod';
 
 import { CoreError } from '../errors.ts';
-import { softwareSigner, verifySignature } from '../crypto/signer.ts';
+import { softwareSigner, verifySignature, type Signer } from '../crypto/signer.ts';
 import { canonicalJsonBytes } from '../util/canonical-json.ts';
 import { type Secret } from '../util/secret.ts';
 import { normalizePassphrase } from './passphrase.ts';
@@ -277,6 +277,16 @@ export async function openCustodianFile(file: CustodianFile, passphrase: Secret,
 
 function decodeItem(item: { nonce: string; ciphertext: string }): SealedItem {
   return { nonce: Buffer.from(item.nonce, 'base64'), ciphertext: Buffer.from(item.ciphertext, 'base64') };
+}
+
+/**
+ * Unlocks a custodian's approval key as a {@link Signer} (ECDSA P-256, SHA-256), e.g. to co-sign a
+ * ceremony transcript as a witness. Only the approval key is unsealed; the share is not touched.
+ * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED, ERR_QUORUM_PASSPHRASE_INCORRECT
+ */
+export async function custodianSigner(file: CustodianFile, passphrase: Secret, source?: string): Promise<Signer> {
+  const { approvalKey } = await openCustodianFile(file, passphrase, { approvalKey: true }, source);
+  return softwareSigner(approvalKey as KeyObject, 'ECDSA-SHA256');
 }
 
 /** The error for a custodian file that was changed after enrolment. */

@@ -38,6 +38,7 @@ export {
   CUSTODIAN_FILE_VERSION,
   custodianFileHeader,
   custodianFileSignatureValid,
+  custodianSigner,
   generateApprovalKey,
   openCustodianFile,
   parseCustodianFile,

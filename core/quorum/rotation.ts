@@ -96,7 +96,9 @@ export class QuorumRotation {
 
   /**
    * Changes the token PIN from the current quorum's secret to the new one and proves the new PIN.
-   * `session` must be a read-write session on the token; it is left logged in with the new PIN.
+   * `session` must be a read-write session on the token, either logged in through this same
+   * object or not logged in at all (another session's login makes C_Login fail with
+   * ERR_HSM_ALREADY_LOGGED_IN before anything changes); it is left logged in with the new PIN.
    * @throws {CoreError} ERR_QUORUM_NOT_MET (new custodians missing), ERR_QUORUM_COMMITMENT_MISMATCH,
    *   ERR_HSM_* (the PIN was not changed when C_SetPIN fails; the old quorum remains current)
    */

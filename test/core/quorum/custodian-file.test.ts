@@ -11,12 +11,14 @@ import {
   ActivationSession,
   changeCustodianPassphrase,
   checkNewPassphrase,
+  custodianSigner,
   openCustodianFile,
   parseCustodianFile,
   QuorumEnrollment,
   serializeCustodianFile,
   type CustodianFile,
 } from '../../../core/quorum/index.ts';
+import { verifySignature } from '../../../core/crypto/signer.ts';
 import { sealCustodianFile, spkiOf } from '../../../core/quorum/custodian-file.ts';
 import { Secret } from '../../../core/util/secret.ts';
 import { caught, enrollQuorum, FAST_KDF, fileOf, passphraseOf, recordingRandom, type EnrolledQuorum } from './fixtures.ts';
@@ -179,6 +181,15 @@ describe('custodian file', () => {
     const e = await caught(() => a.withActivationPin('open the token', () => (touched = true)));
     expect(e.code).toBe('ERR_QUORUM_COMMITMENT_MISMATCH');
     expect(touched).toBe(false);
+  });
+
+  it('custodianSigner unlocks the approval key as a Signer whose signatures verify with the roster key (transcript co-signing)', async () => {
+    const signer = await custodianSigner(fileOf(q, 'carol'), pass('carol'));
+    const entry = q.roster.custodians[2];
+    expect(signer.spki.toString('base64')).toBe(entry?.approvalKey.spki);
+    const sig = signer.sign(Buffer.from('closing record body'));
+    expect(verifySignature('ECDSA-SHA256', Buffer.from(entry?.approvalKey.spki ?? '', 'base64'), Buffer.from('closing record body'), sig)).toBe(true);
+    expect((await caught(() => custodianSigner(fileOf(q, 'carol'), pass('dave')))).code).toBe('ERR_QUORUM_PASSPHRASE_INCORRECT');
   });
 
   it('a custodian changes their passphrase alone: the new one opens the same share, the old one no longer does', async () => {
