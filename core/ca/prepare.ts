@@ -22,7 +22,7 @@ import { checkPublicKey, signAlgorithmFor, spkiSha256 } from '../pki/keys.ts';
 import { assertLintClean, issuerFromCertificate, lintTbsCertificate, lintTbsCertList, type CertificateLintContext, type CrlLintContext, type IssuerInfo } from '../pki/lint.ts';
 import { encodeName, subjectProblems, type SubjectSpec } from '../pki/name.ts';
 import { asCertificateProfile, profileSha256, type CertificateProfile, type CrlProfile } from '../pki/profile.ts';
-import { newSerial, type RandomSource } from '../pki/serial.ts';
+import { newSerial, normalizeSerial, type RandomSource } from '../pki/serial.ts';
 import { buildTbsCertificate, buildTbsCertList, profileExtensions, type RevokedEntry } from '../pki/tbs.ts';
 import { addDuration, isoSeconds, parseDuration, subtractDuration, wholeSeconds } from '../pki/time.ts';
 import type { CaStore } from './store.ts';
@@ -347,6 +347,12 @@ export interface PrepareCrlInput {
   thisUpdate?: Date;
   /** Default thisUpdate + the profile's nextUpdate, capped at the issuer's notAfter. */
   nextUpdate?: Date;
+  /**
+   * Entries to list instead of the store's revocations, for issuers whose revocations are kept
+   * elsewhere (the online CA's SVIDs). Refused with an `entries: ca-only` profile, which needs
+   * the store to know every listed certificate.
+   */
+  revoked?: readonly RevokedEntry[];
 }
 
 /**
@@ -365,7 +371,31 @@ export function prepareCrl(input: PrepareCrlInput): PreparedCrl {
   }
   const now = wholeSeconds(input.now);
   const notes: string[] = [];
-  const thisUpdate = input.thisUpdate !== undefined ? wholeSeconds(input.thisUpdate) : subtractDuration(now, profile.validity.backdate);
+  const issuerKey = spkiSha256(issuer.spki);
+  const entryIsCa: Record<string, boolean> = {};
+  const revoked: RevokedEntry[] = [];
+  if (input.revoked !== undefined) {
+    if (profile.entries === 'ca-only') throw new CoreError('ERR_PKI_CRL_INVALID', `profile '${profile.name}' lists only CA certificates known to the store; explicit entries are not accepted`);
+    // Without the store, the caller decides which expired entries to leave out.
+    for (const e of input.revoked) revoked.push({ ...e, serial: normalizeSerial(e.serial) });
+  }
+  const backdated = subtractDuration(now, profile.validity.backdate);
+  for (const r of input.revoked === undefined ? input.store.revocations(issuerKey) : []) {
+    const rec = input.store.certificate(r.serial);
+    if (profile.omitExpired && rec !== undefined && Date.parse(rec.notAfter) < backdated.getTime()) continue;
+    entryIsCa[r.serial] = rec?.isCa ?? false;
+    const entry: RevokedEntry = { serial: r.serial, revocationDate: new Date(r.revokedAt), reason: r.reason };
+    if (r.invalidityDate !== undefined) entry.invalidityDate = new Date(r.invalidityDate);
+    revoked.push(entry);
+  }
+  let thisUpdate: Date;
+  if (input.thisUpdate !== undefined) {
+    thisUpdate = wholeSeconds(input.thisUpdate);
+  } else {
+    // Backdated for clock skew, but never before the issuer existed or before a listed revocation.
+    const floor = revoked.reduce((m, e) => Math.max(m, wholeSeconds(e.revocationDate).getTime()), Math.max(backdated.getTime(), issuer.notBefore.getTime()));
+    thisUpdate = new Date(Math.min(now.getTime(), floor));
+  }
   let nextUpdate: Date;
   if (input.nextUpdate !== undefined) {
     nextUpdate = wholeSeconds(input.nextUpdate);
@@ -377,17 +407,6 @@ export function prepareCrl(input: PrepareCrlInput): PreparedCrl {
     }
   }
   if (nextUpdate.getTime() <= thisUpdate.getTime()) throw new CoreError('ERR_PKI_CRL_INVALID', `nextUpdate ${isoSeconds(nextUpdate)} is not after thisUpdate ${isoSeconds(thisUpdate)}`);
-  const issuerKey = spkiSha256(issuer.spki);
-  const entryIsCa: Record<string, boolean> = {};
-  const revoked: RevokedEntry[] = [];
-  for (const r of input.store.revocations(issuerKey)) {
-    const rec = input.store.certificate(r.serial);
-    if (profile.omitExpired && rec !== undefined && Date.parse(rec.notAfter) < thisUpdate.getTime()) continue;
-    entryIsCa[r.serial] = rec?.isCa ?? false;
-    const entry: RevokedEntry = { serial: r.serial, revocationDate: new Date(r.revokedAt), reason: r.reason };
-    if (r.invalidityDate !== undefined) entry.invalidityDate = new Date(r.invalidityDate);
-    revoked.push(entry);
-  }
   const previousCrlNumber = input.store.lastCrlNumber(issuerKey);
   const crlNumber = previousCrlNumber + 1;
   const signatureAlgorithm = signAlgorithmFor(issuer.spki, profile.signatureHash);

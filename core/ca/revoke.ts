@@ -48,7 +48,7 @@ export function revokeCertificate(store: CaStore, input: RevokeInput): Revocatio
   const existing = store.revocation(serial);
   if (existing !== undefined) throw new CoreError('ERR_PKI_NOT_REVOCABLE', `certificate ${serial} is already revoked (since ${existing.revokedAt}, reason ${existing.reason})`, { details: { serial } });
   const revokedAt = wholeSeconds(input.revokedAt);
-  if (revokedAt.getTime() > input.now.getTime() + 5 * 60_000) throw new CoreError('ERR_INPUT_INVALID', `the revocation time ${isoSeconds(revokedAt)} is in the future`);
+  if (revokedAt.getTime() > input.now.getTime()) throw new CoreError('ERR_INPUT_INVALID', `the revocation time ${isoSeconds(revokedAt)} is in the future; revocations take effect when recorded`);
   if (input.invalidityDate !== undefined && input.invalidityDate.getTime() > revokedAt.getTime()) throw new CoreError('ERR_INPUT_INVALID', 'the invalidity date must not be after the revocation time');
   const record: RevocationRecord = {
     serial,

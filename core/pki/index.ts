@@ -49,6 +49,7 @@ export { lintTbsCertificate, lintTbsCertList, issuerFromCertificate, assertLintC
 export type { LintProblem, IssuerInfo, CertificateLintContext, CrlLintContext } from './lint.ts';
 export { assembleCertificate, assembleCrl } from './assemble.ts';
 export { buildCsr } from './csr.ts';
+export { checkIssuedBy, checkCrlIssuedBy } from './chain.ts';
 export type { BuildCsrInput } from './csr.ts';
 export { summarizeCertificate, summarizeCsr, summarizeCrl, formatCertificate, formatCsr, formatCrl, describeExtension } from './describe.ts';
 export type { CertificateSummary, CsrSummary, CrlSummary } from './describe.ts';

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { prepareCrl, prepareIntermediate, revokeCertificate, signPrepared, type IssuedCertificate } from '../../../core/ca/index.ts';
-import { defaultProfile, parseCrl } from '../../../core/pki/index.ts';
+import { generateKeyPairSync } from 'node:crypto';
+
+import { prepareCertificate, prepareCrl, prepareIntermediate, revokeCertificate, signPrepared, type IssuedCertificate } from '../../../core/ca/index.ts';
+import { checkCrlIssuedBy, defaultProfile, parseCrl } from '../../../core/pki/index.ts';
 import { run, runOk } from '../../helpers/tools.ts';
 import { caught } from '../pki/fixtures.ts';
 import { createCa, hsmCsr, makeRoot, type CaFixture } from './helpers.ts';
@@ -85,6 +87,40 @@ describe('CRLs signed in the HSM', () => {
     forged[forged.length - 3] = (forged[forged.length - 3] as number) ^ 0xff;
     const tampered = run('openssl', ['crl', '-inform', 'DER', '-in', ca.file('forged.crl', forged), '-CAfile', root.pemPath, '-noout', '-verify']);
     expect(`${tampered.stdout}${tampered.stderr}`).not.toMatch(/verify OK/u);
+  });
+
+  it("an intermediate's CRL (HSM key, crl-intermediate profile) makes OpenSSL refuse a revoked SVID", () => {
+    ca = createCa();
+    const now = new Date();
+    const root = makeRoot(ca, { now });
+    const csr = hsmCsr(ca, { type: 'EC', curve: 'P-256' }, 'int-ec');
+    const pi = prepareIntermediate({ profile: defaultProfile('intermediate-ecdsa'), csr: csr.pem, issuerCertificate: root.issued.der, now, random: ca.random, store: ca.store });
+    const int = signPrepared(pi, root.key.signer(pi.signatureAlgorithm), { store: ca.store, ceremony: CEREMONY, now });
+    const intPem = ca.file('int.pem', int.pem);
+    const leaves = ['web', 'db'].map((name) => {
+      const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+      const p = prepareCertificate({ profile: defaultProfile('workload-svid'), spki, issuerCertificate: int.der, sans: { uris: [`spiffe://example.org/${name}`] }, now, random: ca!.random, store: ca!.store });
+      const leaf = signPrepared(p, csr.key.signer(p.signatureAlgorithm), { store: ca!.store, ceremony: CEREMONY, now });
+      return { leaf, path: ca!.file(`${name}.pem`, leaf.pem) };
+    });
+    revokeCertificate(ca.store, { serial: leaves[0]!.leaf.info.serial, reason: 'keyCompromise', revokedAt: now, now, ceremony: CEREMONY });
+    const pc = prepareCrl({ profile: defaultProfile('crl-intermediate'), issuerCertificate: int.der, store: ca.store, now });
+    expect(pc.signatureAlgorithm).toBe('ECDSA-SHA256');
+    const crl = signPrepared(pc, csr.key.signer(pc.signatureAlgorithm), { store: ca.store, ceremony: CEREMONY, now });
+    checkCrlIssuedBy(crl.info, int.info);
+    const crlPem = ca.file('int.crl', crl.pem);
+    const v = run('openssl', ['crl', '-in', crlPem, '-CAfile', intPem, '-noout', '-verify']);
+    expect(`${v.stdout}${v.stderr}`).toMatch(/verify OK/u);
+    const bad = run('openssl', ['verify', '-x509_strict', '-crl_check', '-CRLfile', crlPem, '-CAfile', root.pemPath, '-untrusted', intPem, leaves[0]!.path]);
+    expect(`${bad.stdout}${bad.stderr}`).toMatch(/certificate revoked/u);
+    expect(runOk('openssl', ['verify', '-x509_strict', '-crl_check', '-CRLfile', crlPem, '-CAfile', root.pemPath, '-untrusted', intPem, leaves[1]!.path])).toMatch(/OK/u);
+    expect(runOk('certtool', ['--verify-crl', '--load-ca-certificate', intPem, '--infile', crlPem])).toMatch(/Verified/u);
+
+    // Revocations kept elsewhere (the online CA's own tables) can be listed explicitly.
+    const explicit = prepareCrl({ profile: defaultProfile('crl-intermediate'), issuerCertificate: int.der, store: ca.store, now, revoked: [{ serial: leaves[1]!.leaf.info.serial, revocationDate: now, reason: 'superseded' }] });
+    expect(explicit.crlNumber).toBe(2);
+    expect(explicit.summary.revoked.map((r) => r.serial)).toEqual([leaves[1]!.leaf.info.serial]);
+    expect(caught(() => prepareCrl({ profile: defaultProfile('crl-root'), issuerCertificate: root.issued.der, store: ca!.store, now, revoked: [] })).code).toBe('ERR_PKI_CRL_INVALID');
   });
 
   it("a root CRL refuses to list a leaf (profile 'entries: ca-only'), with nothing signed", () => {
