@@ -10,11 +10,12 @@
  * Must never: pin a certificate whose fingerprint differs from the one the person typed, accept a
  * second current identity, or see a private key (HSM keys stay in the HSM; file keys are sealed).
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 
 import { CoreError } from '../errors.ts';
 import { hsmSigner, type Signer } from '../crypto/signer.ts';
 import type { HsmSession } from '../hsm/types.ts';
+import type { RandomSource } from '../pki/index.ts';
 import { constantTimeEqual, type Secret } from '../util/secret.ts';
 import { loadKeyFileSigner, writeEncryptedKeyFile, DEFAULT_SCRYPT } from './key-file.ts';
 import { parsePem } from './pkix.ts';
@@ -73,14 +74,15 @@ function checkName(name: string): void {
  * extractable, sign only) and its self-signed certificate, signed inside the HSM.
  * @throws {CoreError} ERR_HSM_OBJECT_EXISTS (label in use), other ERR_HSM_*, ERR_BUNDLE_IDENTITY_INVALID
  */
-export function generateHsmIdentity(session: HsmSession, options: { name: string; keyLabel: string; now: Date; serialRandom: Uint8Array }): GeneratedIdentity {
+export function generateHsmIdentity(session: HsmSession, options: { name: string; keyLabel: string; now: Date; random?: RandomSource }): GeneratedIdentity {
   checkName(options.name);
   if (session.findKeys({ label: options.keyLabel }).length > 0) {
     throw new CoreError('ERR_HSM_OBJECT_EXISTS', `the token '${session.token.label}' already holds a key labelled '${options.keyLabel}'; choose another label`, { details: { label: options.keyLabel } });
   }
   const pair = session.generateKeyPair({ type: 'EC', curve: 'P-256' }, { label: options.keyLabel });
   const signer = hsmSigner(session, pair.privateKey, 'ECDSA-SHA256');
-  const certificate = buildTransferCertificate({ signer, commonName: options.name, now: options.now, serialRandom: options.serialRandom });
+  // The serial comes from the token's RNG unless the caller gives another source.
+  const certificate = buildTransferCertificate({ signer, commonName: options.name, now: options.now, random: options.random ?? ((n) => session.random(n)) });
   return {
     name: options.name,
     certificate,
@@ -95,12 +97,12 @@ export function generateHsmIdentity(session: HsmSession, options: { name: string
  * never overwriting) and makes its self-signed certificate.
  * @throws {CoreError} ERR_ALREADY_EXISTS, ERR_IO, ERR_SECRET_INVALID
  */
-export function generateFileIdentity(options: { name: string; path: string; passphrase: Secret; now: Date; serialRandom: Uint8Array; kdf?: { N: number; r: number; p: number } }): GeneratedIdentity {
+export function generateFileIdentity(options: { name: string; path: string; passphrase: Secret; now: Date; random?: RandomSource; kdf?: { N: number; r: number; p: number } }): GeneratedIdentity {
   checkName(options.name);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeEncryptedKeyFile(options.path, privateKey, options.passphrase, options.kdf ?? DEFAULT_SCRYPT);
   const signer = loadKeyFileSigner(options.path, options.passphrase);
-  const certificate = buildTransferCertificate({ signer, commonName: options.name, now: options.now, serialRandom: options.serialRandom });
+  const certificate = buildTransferCertificate({ signer, commonName: options.name, now: options.now, random: options.random ?? randomBytes });
   return { name: options.name, certificate, fingerprint: certificateFingerprint(certificate), key: { store: 'file', path: options.path }, signer };
 }
 

@@ -1,20 +1,17 @@
 /**
  * @module bundle/pkix
- * The few X.509 readers the bundle kind checks need: strict PEM blocks, PKCS#10 CSRs (parsed and
- * proof-of-possession verified), certificates (Node's X509Certificate), and CRLs (parsed and
- * signature-checked against an issuer). Parsing is strict DER: an object whose re-encoding differs
- * from its input is refused, so every reader of the same bytes sees the same object.
- *
- * Isolated here until `core/pki` lands on main with its own readers and linting; then these
- * become thin calls to it.
+ * The X.509 readers the bundle kind checks need, as thin adapters over `core/pki` (strict DER
+ * decoding, CSR proof of possession, `checkIssuedBy`/`checkCrlIssuedBy`) that report problems as
+ * text for the kind checks' problem lists instead of throwing: PEM payload files (a file must be
+ * nothing but PEM blocks), CSRs, certificates (as Node's X509Certificate, also strict DER) and
+ * CRLs.
  *
  * Must never: accept a signature it did not verify, or read private key material.
  */
-import { createHash, createPublicKey, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificationRequest } from '@peculiar/asn1-csr';
-import { Certificate, CertificateList } from '@peculiar/asn1-x509';
+import { CoreError } from '../errors.ts';
+import { checkCrlIssuedBy, checkIssuedBy, parseCertificate, parseCrl, parseCsr, verifyCsrSignature, type CrlInfo as PkiCrlInfo, type CsrInfo as PkiCsrInfo } from '../pki/index.ts';
 
 /** A PEM block: its label and DER. */
 export interface PemBlock {
@@ -55,14 +52,6 @@ export function sha256Hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-const SIG_HASH: Record<string, string> = {
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-};
-
 /** Describes a public key: `RSA-2048`, `EC P-256`, … */
 export function describeKey(key: KeyObject): string {
   if (key.asymmetricKeyType === 'rsa') return `RSA-${key.asymmetricKeyDetails?.modulusLength ?? '?'}`;
@@ -84,44 +73,31 @@ export interface CsrInfo {
 }
 
 /**
- * Parses a DER PKCS#10 CSR and verifies its self-signature (proof of possession).
- * Returns a problem text instead of throwing.
+ * Parses a DER PKCS#10 CSR (core/pki, strict DER) and verifies its self-signature (proof of
+ * possession); checks the key is one an intermediate may have. Returns a problem text instead of
+ * throwing.
  */
 export function readCsr(der: Buffer): CsrInfo | { problem: string } {
-  let csr: CertificationRequest;
+  let csr: PkiCsrInfo;
   try {
-    csr = AsnConvert.parse(der, CertificationRequest);
-  } catch {
-    return { problem: 'it is not a PKCS#10 certificate request' };
+    csr = parseCsr(der, 'the CSR');
+    verifyCsrSignature(csr, 'the CSR');
+  } catch (e) {
+    if (e instanceof CoreError && e.code === 'ERR_PKI_CSR_SIGNATURE_INVALID') return { problem: 'its signature does not verify (no proof of possession of the key)' };
+    return { problem: e instanceof CoreError ? e.message.replace(/^the CSR /u, 'it ') : 'it is not a PKCS#10 certificate request' };
   }
-  if (!Buffer.from(AsnConvert.serialize(csr)).equals(der)) return { problem: 'it is not DER-encoded' };
-  if (csr.certificationRequestInfo.version !== 0) return { problem: `it has version ${csr.certificationRequestInfo.version}` };
-  const hash = SIG_HASH[csr.signatureAlgorithm.algorithm];
-  if (hash === undefined) return { problem: `its signature algorithm ${csr.signatureAlgorithm.algorithm} is not allowed (RSA PKCS#1 v1.5 or ECDSA with SHA-256/384/512)` };
-  const spki = Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo.subjectPKInfo));
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    key = createPublicKey({ key: csr.spki, format: 'der', type: 'spki' });
   } catch {
     return { problem: 'its public key cannot be read' };
   }
-  const tbs = csr.certificationRequestInfoRaw === undefined ? Buffer.from(AsnConvert.serialize(csr.certificationRequestInfo)) : Buffer.from(csr.certificationRequestInfoRaw);
-  let ok: boolean;
-  try {
-    ok = nodeVerify(hash, tbs, key, Buffer.from(csr.signature));
-  } catch {
-    ok = false;
-  }
-  if (!ok) return { problem: 'its signature does not verify (no proof of possession of the key)' };
   const described = describeKey(key);
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (!(described === 'EC P-256' || described === 'EC P-384' || (key.asymmetricKeyType === 'rsa' && bits >= 2048 && bits <= 8192))) {
     return { problem: `its key ${described} is not allowed (RSA 2048-8192, EC P-256 or P-384)` };
   }
-  const subject = csr.certificationRequestInfo.subject
-    .map((rdn) => rdn.map((atv) => `${atv.type}=${atv.value.toString()}`).join('+'))
-    .join(', ');
-  return { der, sha256: sha256Hex(der), spki, spkiSha256: sha256Hex(spki), key: described, subject };
+  return { der, sha256: csr.sha256, spki: csr.spki, spkiSha256: csr.spkiSha256, key: described, subject: csr.subject.text };
 }
 
 /** Parses a DER certificate, or returns a problem text. */
@@ -140,17 +116,7 @@ export function spkiOf(x: X509Certificate): Buffer {
   return x.publicKey.export({ type: 'spki', format: 'der' });
 }
 
-/** Reads a DER INTEGER's content octets as a non-negative bigint (or undefined). */
-function derIntegerValue(b: Buffer): bigint | undefined {
-  if (b.length < 3 || b[0] !== 0x02) return undefined;
-  const len = b[1] ?? 0;
-  if (len >= 0x80 || 2 + len !== b.length || len === 0) return undefined;
-  const body = b.subarray(2);
-  if (((body[0] ?? 0) & 0x80) !== 0) return undefined;
-  return body.length === 0 ? 0n : BigInt(`0x${body.toString('hex')}`);
-}
-
-/** A parsed, signature-checked CRL. */
+/** A parsed CRL (signature checked when an issuer was given). */
 export interface CrlInfo {
   readonly der: Buffer;
   readonly sha256: string;
@@ -161,66 +127,37 @@ export interface CrlInfo {
 }
 
 /**
- * Parses a DER CRL (v2). With `issuer`, also checks that the CRL names that issuer and that its
- * signature verifies with the issuer's key (`wrongIssuer` is set when either fails).
+ * Parses a DER CRL (version 2, core/pki). With `issuer`, also checks with `checkCrlIssuedBy` that
+ * the CRL names that issuer, matches its key identifier, and verifies with its key
+ * (`wrongIssuer` is set when that fails).
  */
 export function readCrl(der: Buffer, issuer?: X509Certificate): CrlInfo | { problem: string; wrongIssuer?: boolean } {
-  let crl: CertificateList;
+  let crl: PkiCrlInfo;
   try {
-    crl = AsnConvert.parse(der, CertificateList);
-  } catch {
-    return { problem: 'it is not an X.509 CRL' };
+    crl = parseCrl(der, 'the CRL');
+  } catch (e) {
+    return { problem: e instanceof CoreError ? e.message.replace(/^the CRL /u, 'it ') : 'it is not an X.509 CRL' };
   }
-  if (!Buffer.from(AsnConvert.serialize(crl)).equals(der)) return { problem: 'it is not DER-encoded' };
-  if (crl.tbsCertList.version !== 1) return { problem: 'it is not a version 2 CRL' };
-  const hash = SIG_HASH[crl.signatureAlgorithm.algorithm];
-  if (hash === undefined) return { problem: `its signature algorithm ${crl.signatureAlgorithm.algorithm} is not allowed` };
+  if (crl.version !== 2) return { problem: 'it is not a version 2 CRL' };
   if (issuer !== undefined) {
-    const issuerName = Buffer.from(AsnConvert.serialize(crl.tbsCertList.issuer));
-    const expected = subjectDer(issuer);
-    if (expected === undefined || !issuerName.equals(expected)) return { problem: `it was issued by another CA than '${issuer.subject.replace(/\n/gu, ', ')}'`, wrongIssuer: true };
-    const tbs = crl.tbsCertListRaw === undefined ? Buffer.from(AsnConvert.serialize(crl.tbsCertList)) : Buffer.from(crl.tbsCertListRaw);
-    let ok: boolean;
     try {
-      ok = nodeVerify(hash, tbs, issuer.publicKey, Buffer.from(crl.signature));
-    } catch {
-      ok = false;
+      checkCrlIssuedBy(crl, parseCertificate(issuer.raw, 'the issuer'));
+    } catch (e) {
+      return { problem: e instanceof CoreError ? e.message : 'it was not issued by the pinned root', wrongIssuer: true };
     }
-    if (!ok) return { problem: `its signature does not verify with the key of '${issuer.subject.replace(/\n/gu, ', ')}'`, wrongIssuer: true };
   }
-  const numberExt = crl.tbsCertList.crlExtensions?.find((e) => e.extnID === '2.5.29.20');
-  const crlNumber = numberExt === undefined ? undefined : derIntegerValue(Buffer.from(numberExt.extnValue.buffer));
-  if (numberExt !== undefined && crlNumber === undefined) return { problem: 'its CRL number is malformed' };
-  return {
-    der,
-    sha256: sha256Hex(der),
-    thisUpdate: crl.tbsCertList.thisUpdate.getTime(),
-    nextUpdate: crl.tbsCertList.nextUpdate?.getTime(),
-    crlNumber,
-    revokedCount: crl.tbsCertList.revokedCertificates?.length ?? 0,
-  };
-}
-
-/** The DER of a certificate's subject Name. */
-function subjectDer(x: X509Certificate): Buffer | undefined {
-  try {
-    const c = AsnConvert.parse(x.raw, Certificate);
-    return Buffer.from(AsnConvert.serialize(c.tbsCertificate.subject));
-  } catch {
-    return undefined;
-  }
+  return { der, sha256: crl.sha256, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, crlNumber: crl.crlNumber, revokedCount: crl.revoked.length };
 }
 
 /**
- * Checks that `cert` was issued and signed by `issuer` (names and signature); true or a problem.
+ * Checks with core/pki's `checkIssuedBy` that `cert` was issued and signed by `issuer` (names,
+ * authority key identifier, issuer may sign certificates, signature); true or a problem.
  */
 export function issuedBy(cert: X509Certificate, issuer: X509Certificate): true | { problem: string } {
-  if (cert.issuer !== issuer.subject) return { problem: `it was issued by '${cert.issuer.replace(/\n/gu, ', ')}', not by the pinned root` };
-  let ok: boolean;
   try {
-    ok = cert.verify(issuer.publicKey);
-  } catch {
-    ok = false;
+    checkIssuedBy(parseCertificate(cert.raw, 'the certificate'), parseCertificate(issuer.raw, 'the issuer'));
+    return true;
+  } catch (e) {
+    return { problem: e instanceof CoreError ? e.message : 'it does not chain to the issuer' };
   }
-  return ok ? true : { problem: 'its signature does not verify with the pinned root key' };
 }

@@ -1,49 +1,44 @@
 /**
  * @module bundle/transfer-certificate
- * The self-signed certificate of a transfer identity (ECDSA P-256, SHA-256, 2 years, CA:FALSE,
- * keyUsage digitalSignature) and the checks a peer's transfer certificate must pass before it is
- * pinned. Built with `@peculiar/asn1-x509` and signed through the {@link Signer} port, so the
- * offline transfer key signs its own certificate inside the HSM.
- *
- * This file is deliberately self-contained: when `core/pki` provides a self-signed builder for a
- * `transfer` profile, {@link buildTransferCertificate} becomes a thin call to it and nothing else
- * in `core/bundle` changes.
+ * The self-signed certificate of a transfer identity, built with `core/pki` from its `transfer`
+ * profile (ECDSA P-256, SHA-256, 2 years, CA:FALSE, keyUsage digitalSignature, SKI), linted
+ * before and after signing, and signed through the {@link Signer} port, so the offline transfer
+ * key signs its own certificate inside the HSM. Also the checks a peer's transfer certificate must
+ * pass before it is pinned; those are deliberately looser than our profile's lint (a peer may use
+ * another implementation, e.g. OpenSSL), and strict where it matters: self-signed, P-256,
+ * ECDSA-SHA256, not a CA, usable for signatures, valid now, at most 2 years.
  *
  * Must never: see private key material (only the Signer); accept a certificate whose self-signature
  * does not verify, or that is not ECDSA P-256.
  */
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  AuthorityKeyIdentifier,
-  BasicConstraints,
-  Certificate,
-  Extension,
-  Extensions,
-  KeyUsage,
-  KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
-  SubjectKeyIdentifier,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate, KeyUsage, KeyUsageFlags } from '@peculiar/asn1-x509';
 
 import { CoreError } from '../errors.ts';
 import type { Signer } from '../crypto/signer.ts';
+import {
+  addDuration,
+  assembleCertificate,
+  assertLintClean,
+  buildTbsCertificate,
+  checkSignature,
+  defaultProfile,
+  encodeName,
+  lintTbsCertificate,
+  newSerial,
+  parseCertificate,
+  profileExtensions,
+  signatureAlgorithm,
+  wholeSeconds,
+  type RandomSource,
+} from '../pki/index.ts';
 
-/** Validity of a transfer certificate (design brief §2: 2 years). */
+/** Validity of a transfer certificate (design brief §2: 2 years; the profile says `2y`). */
 export const TRANSFER_VALIDITY_DAYS = 730;
 
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
-const CN = '2.5.4.3';
-const O = '2.5.4.10';
 const DAY = 86_400_000;
 
 /** Inputs of {@link buildTransferCertificate}. */
@@ -54,65 +49,43 @@ export interface TransferCertificateInput {
   commonName: string;
   /** notBefore (truncated to the second). */
   now: Date;
-  /** 16 random bytes for the serial number. */
-  serialRandom: Uint8Array;
-  /** Validity in days (default 730). */
-  validityDays?: number;
-}
-
-function rdn(type: string, value: string): RelativeDistinguishedName {
-  return new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) })]);
-}
-
-/** RFC 7093 §2 method 1: leftmost 160 bits of the SHA-256 of the subjectPublicKey bits. */
-function keyIdentifier(spki: Buffer): Buffer {
-  const info = AsnConvert.parse(spki, SubjectPublicKeyInfo);
-  return createHash('sha256').update(Buffer.from(info.subjectPublicKey)).digest().subarray(0, 20);
+  /** Random source for the serial number (the HSM's RNG for the offline key). */
+  random: RandomSource;
 }
 
 /**
- * Builds and signs the self-signed transfer certificate (DER).
- * @throws {CoreError} ERR_BUNDLE_IDENTITY_INVALID (not a P-256 key or bad input); signer errors
+ * Builds, lints, signs, verifies and lints again the self-signed transfer certificate (DER), from
+ * the `transfer` profile of core/pki.
+ * @throws {CoreError} ERR_BUNDLE_IDENTITY_INVALID (not a P-256 key, bad name), ERR_PKI_LINT_FAILED,
+ *   ERR_PKI_SIGNATURE_INVALID; signer errors
  */
 export function buildTransferCertificate(input: TransferCertificateInput): Buffer {
   if (input.signer.algorithm !== 'ECDSA-SHA256') throw new CoreError('ERR_BUNDLE_IDENTITY_INVALID', `a transfer key is ECDSA P-256 with SHA-256, not ${input.signer.algorithm}`);
   const publicKey = createPublicKey({ key: input.signer.spki, format: 'der', type: 'spki' });
   if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new CoreError('ERR_BUNDLE_IDENTITY_INVALID', 'a transfer key must be an ECDSA P-256 key');
-  const spkiInfo = AsnConvert.parse(input.signer.spki, SubjectPublicKeyInfo);
   const name = input.commonName.trim();
   if (name.length === 0 || name.length > 64) throw new CoreError('ERR_BUNDLE_IDENTITY_INVALID', 'the transfer identity name must have 1 to 64 characters');
-  if (input.serialRandom.length !== 16) throw new TypeError('serialRandom must be 16 bytes');
-  const serial = Buffer.from(input.serialRandom);
-  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40; // positive, no leading zero (RFC 5280 §4.1.2.2)
-  const days = input.validityDays ?? TRANSFER_VALIDITY_DAYS;
-  const notBefore = new Date(Math.floor(input.now.getTime() / 1000) * 1000);
-  const notAfter = new Date(notBefore.getTime() + days * DAY);
-  const subject = new Name([rdn(O, 'NEAM CA'), rdn(CN, name)]);
-  const kid = keyIdentifier(input.signer.spki);
-  const ext = (extnID: string, critical: boolean, value: unknown): Extension => new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: serial.buffer.slice(serial.byteOffset, serial.byteOffset + serial.byteLength) as ArrayBuffer,
-    signature: new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 }),
-    issuer: subject,
-    validity: new Validity({ notBefore, notAfter }),
-    subject,
-    subjectPublicKeyInfo: spkiInfo,
-    extensions: new Extensions([
-      ext('2.5.29.19', true, new BasicConstraints({ cA: false })),
-      ext('2.5.29.15', true, new KeyUsage(KeyUsageFlags.digitalSignature)),
-      ext('2.5.29.14', false, new SubjectKeyIdentifier(kid)),
-      ext('2.5.29.35', false, new AuthorityKeyIdentifier({ keyIdentifier: new OctetString(kid) })),
-    ]),
+  const profile = defaultProfile('transfer');
+  const subjectName = encodeName({ ...profile.subject, commonName: name });
+  const notBefore = wholeSeconds(input.now);
+  const tbs = buildTbsCertificate({
+    serial: newSerial(input.random, profile.serialBytes),
+    signatureAlgorithm: 'ECDSA-SHA256',
+    issuerName: subjectName,
+    subjectName,
+    notBefore,
+    notAfter: addDuration(notBefore, profile.validity.duration),
+    spki: input.signer.spki,
+    extensions: profileExtensions(profile, { spki: input.signer.spki, subjectEmpty: false }),
   });
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  const signature = input.signer.sign(tbsDer);
-  const cert = new Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm: new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 }),
-    signatureValue: signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.byteLength) as ArrayBuffer,
-  });
-  return Buffer.from(AsnConvert.serialize(cert));
+  assertLintClean(lintTbsCertificate(tbs, { profile, issuer: 'self', now: input.now }), 'the transfer certificate', 'before signing');
+  const signature = input.signer.sign(tbs);
+  const alg = signatureAlgorithm('ECDSA-SHA256');
+  const check = checkSignature({ oid: alg.oid, name: alg.name, der: alg.der, sign: alg.sign }, input.signer.spki, tbs, signature);
+  if (!check.ok) throw new CoreError('ERR_PKI_SIGNATURE_INVALID', `the transfer key returned a signature that does not verify (${check.message}); nothing was recorded`);
+  const der = assembleCertificate(tbs, 'ECDSA-SHA256', signature);
+  assertLintClean(lintTbsCertificate(parseCertificate(der).tbsDer, { profile, issuer: 'self', now: input.now }), 'the transfer certificate', 'after signing');
+  return der;
 }
 
 /** What we show and store about a transfer certificate. */

@@ -8,7 +8,6 @@
  *
  * Must never: print or log a PIN, passphrase or key; leave a partial output file or folder.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
@@ -171,7 +170,7 @@ async function generateIdentity(
   if (opts.keyFile !== undefined) {
     const pass: Secret = await obtainSecret(ctx, opts.passphraseOption, opts.passphraseEnv, 'passphrase for the new transfer key file');
     try {
-      const generated = generateFileIdentity({ name, path: resolve(ctx.cwd, opts.keyFile), passphrase: pass, now, serialRandom: randomBytes(16) });
+      const generated = generateFileIdentity({ name, path: resolve(ctx.cwd, opts.keyFile), passphrase: pass, now });
       return { generated, close: () => undefined };
     } finally {
       pass.wipe();
@@ -179,14 +178,14 @@ async function generateIdentity(
   }
   if (opts.session !== undefined) {
     // Rotation inside the token that holds the current key: the same logged-in session.
-    return { generated: generateHsmIdentity(opts.session, { name, keyLabel: opts.keyLabel ?? '', now, serialRandom: opts.session.random(16) }), close: () => undefined };
+    return { generated: generateHsmIdentity(opts.session, { name, keyLabel: opts.keyLabel ?? '', now }), close: () => undefined };
   }
   const token = need(ctx, 'token', 'LABEL');
   const hsm = openHsmFrom(ctx);
   try {
     const session = await openSession(ctx, hsm, { tokenLabel: token, tokenSerial: str(ctx, 'serial') ?? '' });
     try {
-      const generated = generateHsmIdentity(session, { name, keyLabel: opts.keyLabel ?? '', now, serialRandom: session.random(16) });
+      const generated = generateHsmIdentity(session, { name, keyLabel: opts.keyLabel ?? '', now });
       return {
         generated,
         close: () => {

@@ -178,10 +178,10 @@ export function makeWorld(): World {
   };
   const off = open('offline');
   const on = open('online');
-  const offGen = generateHsmIdentity(hsm.session, { name: 'NEAM CA transfer: offline', keyLabel: 'transfer-offline', now, serialRandom: randomBytes(16) });
+  const offGen = generateHsmIdentity(hsm.session, { name: 'NEAM CA transfer: offline', keyLabel: 'transfer-offline', now });
   const offId = recordIdentity(off.state, offGen, now);
   const pass = Secret.fromString(ONLINE_PASSPHRASE);
-  const onGen = generateFileIdentity({ name: 'NEAM CA transfer: online', path: join(t.dir, 'online-transfer.key'), passphrase: pass, now, serialRandom: randomBytes(16), kdf: { N: 2 ** 15, r: 8, p: 1 } });
+  const onGen = generateFileIdentity({ name: 'NEAM CA transfer: online', path: join(t.dir, 'online-transfer.key'), passphrase: pass, now, kdf: { N: 2 ** 15, r: 8, p: 1 } });
   const onId = recordIdentity(on.state, onGen, now);
   enrollPeer(off.state, { name: 'online-ca', certificate: onId.certificate, fingerprint: onId.fingerprint, now });
   enrollPeer(on.state, { name: 'offline-root', certificate: offId.certificate, fingerprint: offId.fingerprint, now });

@@ -171,7 +171,7 @@ describe('hostile bundles: each refused with its own code, nothing recorded', ()
     { name: 'signer: not pinned', code: 'ERR_BUNDLE_SIGNER_NOT_PINNED', message: /not pinned/u, build: () => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const signer = softwareSigner(privateKey, 'ECDSA-SHA256');
-      const certDer = buildTransferCertificate({ signer, commonName: 'impostor', now: new Date(), serialRandom: randomBytes(16) });
+      const certDer = buildTransferCertificate({ signer, commonName: 'impostor', now: new Date(), random: randomBytes });
       return { bytes: craft({ ...w.offline, signer, certDer }, w.online, istioPayload()).bytes };
     } },
     // 4. manifest schema

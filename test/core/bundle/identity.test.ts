@@ -46,11 +46,14 @@ describe('transfer identities', () => {
 
   it('an HSM transfer key is generated inside the token (sensitive, never extractable) and signs its own 2-year certificate, which OpenSSL and GnuTLS accept', () => {
     const now = new Date();
-    const g = generateHsmIdentity(hsm.session, { name: 'NEAM CA transfer: offline', keyLabel: 'tk-1', now, serialRandom: randomBytes(16) });
+    const g = generateHsmIdentity(hsm.session, { name: 'NEAM CA transfer: offline', keyLabel: 'tk-1', now });
     const priv = hsm.session.findKey('private', 'tk-1');
     expect(hsm.session.protection(priv)).toMatchObject({ sensitive: true, extractable: false, neverExtractable: true, local: true, sign: true, decrypt: false });
     const info = checkTransferCertificate(g.certificate, now);
-    expect(info.notAfter.getTime() - info.notBefore.getTime()).toBe(730 * 86_400_000);
+    // core/pki's transfer profile: 2 calendar years.
+    const twoYears = new Date(info.notBefore);
+    twoYears.setUTCFullYear(twoYears.getUTCFullYear() + 2);
+    expect(info.notAfter.toISOString()).toBe(twoYears.toISOString());
     expect(info.fingerprint).toBe(g.fingerprint);
     writeFileSync(join(t.dir, 'tk.pem'), toPem('CERTIFICATE', g.certificate));
     expect(runOk('openssl', ['verify', '-x509_strict', '-CAfile', join(t.dir, 'tk.pem'), join(t.dir, 'tk.pem')])).toContain('OK');
@@ -61,20 +64,20 @@ describe('transfer identities', () => {
     expect(gnutls.stdout).toMatch(/Key Usage \(critical\):\s+Digital signature\./u);
     expect(gnutls.stdout).toContain('Signature Algorithm: ECDSA-SHA256');
     // The label is refused a second time (boulder's rule: never reuse a key label).
-    expectCode(() => generateHsmIdentity(hsm.session, { name: 'again', keyLabel: 'tk-1', now, serialRandom: randomBytes(16) }), 'ERR_HSM_OBJECT_EXISTS');
+    expectCode(() => generateHsmIdentity(hsm.session, { name: 'again', keyLabel: 'tk-1', now }), 'ERR_HSM_OBJECT_EXISTS');
   });
 
   it('a file transfer key is sealed (mode 0600, no key bytes in clear) and opens only with its passphrase', () => {
     const path = join(t.dir, 'online.key');
     const pass = Secret.fromString('a long enough passphrase');
-    const g = generateFileIdentity({ name: 'online', path, passphrase: pass, now: new Date(), serialRandom: randomBytes(16), kdf: KDF });
+    const g = generateFileIdentity({ name: 'online', path, passphrase: pass, now: new Date(), kdf: KDF });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const text = readFileSync(path, 'utf8');
     expect(text).not.toContain('PRIVATE KEY');
     expect(JSON.parse(text)).toMatchObject({ format: 'neam-transfer-key/1', cipher: 'aes-256-gcm', kdf: { name: 'scrypt', N: KDF.N } });
     expect(loadKeyFileSigner(path, pass).spki.equals(g.signer.spki)).toBe(true);
     expect(expectCode(() => loadKeyFileSigner(path, Secret.fromString('the wrong passphrase')), 'ERR_SECRET_INVALID').message).toMatch(/passphrase is wrong/u);
-    expect(expectCode(() => generateFileIdentity({ name: 'x', path, passphrase: pass, now: new Date(), serialRandom: randomBytes(16), kdf: KDF }), 'ERR_ALREADY_EXISTS').code).toBe('ERR_ALREADY_EXISTS');
+    expect(expectCode(() => generateFileIdentity({ name: 'x', path, passphrase: pass, now: new Date(), kdf: KDF }), 'ERR_ALREADY_EXISTS').code).toBe('ERR_ALREADY_EXISTS');
     // A weakened KDF in the header is detected (authenticated header / minimum cost).
     const weak = JSON.parse(text) as { kdf: { N: number } };
     weak.kdf.N = 2 ** 10;
@@ -97,13 +100,13 @@ describe('transfer identities', () => {
 
   describe('enrollment pins a peer only when the fingerprint read aloud matches', () => {
     const now = new Date();
-    const make = (opts: { days?: number; now?: Date } = {}): Buffer => {
+    const make = (opts: { now?: Date } = {}): Buffer => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      return buildTransferCertificate({ signer: softwareSigner(privateKey, 'ECDSA-SHA256'), commonName: 'peer', now: opts.now ?? now, serialRandom: randomBytes(16), ...(opts.days === undefined ? {} : { validityDays: opts.days }) });
+      return buildTransferCertificate({ signer: softwareSigner(privateKey, 'ECDSA-SHA256'), commonName: 'peer', now: opts.now ?? now, random: randomBytes });
     };
-    const other = (key: string[]): Buffer => {
+    const other = (key: string[], days = '30'): Buffer => {
       const d = join(t.dir, `o-${randomBytes(3).toString('hex')}`);
-      runOk('openssl', ['req', '-x509', ...key, '-nodes', '-keyout', `${d}.key`, '-subj', '/CN=other', '-days', '30', '-addext', 'basicConstraints=critical,CA:FALSE', '-outform', 'DER', '-out', `${d}.der`]);
+      runOk('openssl', ['req', '-x509', ...key, '-nodes', '-keyout', `${d}.key`, '-subj', '/CN=other', '-days', days, '-addext', 'basicConstraints=critical,CA:FALSE', '-outform', 'DER', '-out', `${d}.der`]);
       return readFileSync(`${d}.der`);
     };
 
@@ -124,7 +127,7 @@ describe('transfer identities', () => {
       ['key (P-384)', () => ({ cert: other(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']) }), 'ERR_BUNDLE_IDENTITY_INVALID', /P-256/u],
       ['key (RSA)', () => ({ cert: other(['-newkey', 'rsa:2048']) }), 'ERR_BUNDLE_IDENTITY_INVALID', /P-256/u],
       ['validity (expired)', () => ({ cert: make({ now: new Date(now.getTime() - 800 * 86_400_000) }) }), 'ERR_BUNDLE_IDENTITY_INVALID', /expired/u],
-      ['validity (over 2 years)', () => ({ cert: make({ days: 1000 }) }), 'ERR_BUNDLE_IDENTITY_INVALID', /more than 2 years/u],
+      ['validity (over 2 years)', () => ({ cert: other(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], '1000') }), 'ERR_BUNDLE_IDENTITY_INVALID', /more than 2 years/u],
       ['certificate (garbage)', () => ({ cert: randomBytes(200) }), 'ERR_BUNDLE_IDENTITY_INVALID'],
       ['name', () => ({ cert: make(), name: 'Bad Name!' }), 'ERR_INPUT_INVALID'],
     ];
@@ -133,7 +136,7 @@ describe('transfer identities', () => {
         const s = newState(`enroll-${randomBytes(3).toString('hex')}`);
         const before = snapshot(s.store);
         const c = build();
-        const e = expectCode(() => enrollPeer(s, { name: c.name ?? 'peer', certificate: c.cert, fingerprint: c.fp ?? sha(c.cert), now }), code as never);
+        const e = expectCode(() => enrollPeer(s, { name: c.name ?? 'peer', certificate: c.cert, fingerprint: c.fp ?? sha(c.cert), now: new Date() }), code as never);
         if (message !== undefined) expect(e.message).toMatch(message);
         expect(snapshot(s.store)).toBe(before);
       });
@@ -146,7 +149,7 @@ describe('transfer identities', () => {
       const c2 = make();
       expectCode(() => enrollPeer(s, { name: 'a', certificate: c2, fingerprint: sha(c2), now }), 'ERR_ALREADY_EXISTS');
       expectCode(() => enrollPeer(s, { name: 'b', certificate: cert, fingerprint: sha(cert), now }), 'ERR_ALREADY_EXISTS');
-      const mine = generateHsmIdentity(hsm.session, { name: 'me', keyLabel: `tk-${randomBytes(3).toString('hex')}`, now, serialRandom: randomBytes(16) });
+      const mine = generateHsmIdentity(hsm.session, { name: 'me', keyLabel: `tk-${randomBytes(3).toString('hex')}`, now });
       recordIdentity(s, mine, now);
       expectCode(() => enrollPeer(s, { name: 'c', certificate: mine.certificate, fingerprint: mine.fingerprint, now }), 'ERR_BUNDLE_IDENTITY_INVALID');
     });

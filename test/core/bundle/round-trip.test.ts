@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -153,7 +152,7 @@ describe('bundle round trip for every kind (offline key in SoftHSM, online key i
 
   it('the online side rotates its identity: the rotation bundle is signed by the old key, then only the new key is trusted', () => {
     const pass = Secret.fromString(ONLINE_PASSPHRASE);
-    const next = generateFileIdentity({ name: 'NEAM CA transfer: online 2', path: join(w.dir, 'online-transfer-2.key'), passphrase: pass, now: w.now, serialRandom: randomBytes(16), kdf: { N: 2 ** 15, r: 8, p: 1 } });
+    const next = generateFileIdentity({ name: 'NEAM CA transfer: online 2', path: join(w.dir, 'online-transfer-2.key'), passphrase: pass, now: w.now, kdf: { N: 2 ** 15, r: 8, p: 1 } });
     const out: BuiltBundle[] = [];
     const rotated = rotateIdentity(w.online.state, { next, currentSigner: onlineSigner, now: w.now, write: (_peer, b) => out.push(b) });
     expect(rotated.identity.fingerprint).toBe(next.fingerprint);
@@ -187,7 +186,7 @@ describe('bundle round trip for every kind (offline key in SoftHSM, online key i
   });
 
   it('the offline side rotates its HSM-held identity, and a bundle to its retired identity is still accepted during the grace period', () => {
-    const next = generateHsmIdentity(w.hsm.session, { name: 'NEAM CA transfer: offline 2', keyLabel: 'transfer-offline-2', now: w.now, serialRandom: randomBytes(16) });
+    const next = generateHsmIdentity(w.hsm.session, { name: 'NEAM CA transfer: offline 2', keyLabel: 'transfer-offline-2', now: w.now });
     const out: BuiltBundle[] = [];
     rotateIdentity(w.offline.state, { next, currentSigner: w.offline.signer, now: w.now, write: (_p, b) => out.push(b) });
     const rotation = out[0] as BuiltBundle;
