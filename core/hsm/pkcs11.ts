@@ -671,8 +671,10 @@ class Pkcs11Session implements HsmSession {
     const L = lib();
     // Fail closed: a protective attribute the token does not report reads as absent protection,
     // a permissive one (extractable, decrypt, …) as granted.
+    // Private keys have no CKA_ENCRYPT or CKA_WRAP (PKCS#11 v2.40 §4.9): absent there means "cannot".
+    const notApplicable = key.class === 'private' ? new Set<number>([L.CKA_ENCRYPT, L.CKA_WRAP]) : new Set<number>();
     const good = (t: number): boolean => boolAttr(this.#attr(key.handle, t), false);
-    const risky = (t: number): boolean => boolAttr(this.#attr(key.handle, t), true);
+    const risky = (t: number): boolean => (notApplicable.has(t) ? boolAttr(this.#attr(key.handle, t), false) : boolAttr(this.#attr(key.handle, t), true));
     return {
       token: good(L.CKA_TOKEN),
       private: good(L.CKA_PRIVATE),

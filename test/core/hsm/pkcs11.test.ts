@@ -48,7 +48,7 @@ describe('PKCS#11 adapter on SoftHSM', () => {
       const pair = fx.session.generateKeyPair(spec, { label: `key-${name}` });
       log.info('generated key', { label: `key-${name}`, pin: TEST_USER_PIN });
       const p = fx.session.protection(pair.privateKey);
-      expect(p).toMatchObject({ token: true, private: true, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true, local: true, sign: true, decrypt: false, unwrap: false, derive: false });
+      expect(p).toEqual({ token: true, private: true, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true, local: true, modifiable: true, sign: true, decrypt: false, unwrap: false, wrap: false, encrypt: false, derive: false });
 
       // Independent oracle 1: pkcs11-tool reads the same attributes from the token.
       const listed = runOk('pkcs11-tool', ['--module', fx.modulePath, '--token-label', fx.token.label, '--login', '--pin', TEST_USER_PIN, '-O', '--type', 'privkey'], { env: fx.env });
