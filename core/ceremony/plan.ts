@@ -1,0 +1,79 @@
+/**
+ * @module ceremony/plan
+ * The plan of a ceremony, derived purely from a validated script: for every step its outputs, key
+ * labels, sign-offs, whether it touches the token, whether it is available in this build, and where
+ * the point of no return lies; plus every question the ceremony may ask (the keys an answers file
+ * may hold). Reviewers read it (`neam-ca ceremony validate`), the runner follows it.
+ *
+ * Must never: do I/O.
+ */
+import { ACTIONS, type ActionKind } from './actions/registry.ts';
+import type { ActionPlan, QuestionSpec } from './actions/types.ts';
+import { planOf } from './script.ts';
+import type { CeremonyScript, ScriptStep } from './types.ts';
+
+/** One step of the plan. */
+export interface PlannedStep {
+  step: ScriptStep;
+  plan: ActionPlan;
+  summary: string;
+  hsm: 'none' | 'module' | 'login';
+  pointOfNoReturn: boolean;
+  /** Undefined when available; otherwise what is missing from this build. */
+  missing?: string;
+}
+
+/** The plan of a whole ceremony. */
+export interface CeremonyPlan {
+  script: CeremonyScript;
+  steps: PlannedStep[];
+  /** Index of the first step that crosses the point of no return (-1 when none). */
+  pointOfNoReturn: number;
+  /** True when some step uses the token. */
+  usesToken: boolean;
+  /** True when the script initialises the token itself. */
+  createsToken: boolean;
+  /** Every question the ceremony may ask. */
+  questions: QuestionSpec[];
+}
+
+/** Plans a validated script. */
+export function planCeremony(script: CeremonyScript): CeremonyPlan {
+  const steps = script.steps.map((step): PlannedStep => {
+    const def = ACTIONS[step.action as ActionKind];
+    const p: PlannedStep = { step, plan: planOf(step), summary: def.summary, hsm: def.hsm, pointOfNoReturn: def.pointOfNoReturn };
+    if (!def.availability.available) p.missing = def.availability.missing;
+    return p;
+  });
+  const pointOfNoReturn = steps.findIndex((s) => s.pointOfNoReturn);
+  const usesToken = steps.some((s) => s.hsm !== 'none');
+  const createsToken = steps.some((s) => s.plan.createsToken === true);
+  return { script, steps, pointOfNoReturn, usesToken, createsToken, questions: questionsOf(script, steps, pointOfNoReturn, usesToken) };
+}
+
+function questionsOf(script: CeremonyScript, steps: PlannedStep[], ponr: number, usesToken: boolean): QuestionSpec[] {
+  const qs: QuestionSpec[] = [];
+  const signOffRoles = new Set<string>();
+  for (const s of steps) {
+    qs.push(...ACTIONS[s.step.action as ActionKind].questions(s.step.params, s.step, script));
+    for (const role of s.step.signOff) {
+      signOffRoles.add(role);
+      qs.push({ key: ['steps', s.step.id, 'sign-off', role], secret: false, attestation: true, description: `name of the ${role} who signs off step '${s.step.id}'` });
+    }
+  }
+  if (ponr !== -1) {
+    qs.push({ key: ['steps', steps[ponr]!.step.id, 'confirm-point-of-no-return'], secret: false, attestation: true, description: "'YES' to cross the point of no return" });
+  }
+  for (const role of signOffRoles) qs.push({ key: ['sign-off', role], secret: false, attestation: true, description: `default name of the ${role} who signs off steps` });
+  if (usesToken && script.quorum.activation === 'token-pin' && !qs.some((q) => q.key.join('.') === 'token.user-pin')) {
+    qs.push({ key: ['token', 'user-pin'], secret: true, attestation: false, description: "the token's user PIN (token-pin activation)" });
+  }
+  // Deduplicate (an action may declare a shared key that the runner also needs).
+  const seen = new Set<string>();
+  return qs.filter((q) => {
+    const k = JSON.stringify(q.key);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
