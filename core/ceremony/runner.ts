@@ -796,13 +796,24 @@ export async function abortCeremony(dir: string, reason: string, env: RunnerEnvi
       const session = await run.hsm.login();
       const initialLabels = new Set((initial?.items ?? []).map((i) => `${i.label}\u0000${i.class}\u0000${i.keyId}`));
       for (const o of mine) {
-        const found = session.findKeys({ label: o.label });
-        for (const k of found) {
-          if (initialLabels.has(`${k.label}\u0000${k.class}\u0000${k.id}`)) continue; // was there before: never ours
-          const spki = k.class === 'secret' ? undefined : sha256Hex(session.publicKeySpki(k));
-          if (o.spkiSha256 !== null && spki !== o.spkiSha256) {
-            throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `an object labelled '${o.label}' on the token does not match the key this ceremony recorded (SHA-256 ${o.spkiSha256}); it is not destroyed. Investigate before retrying the abort`);
+        // Objects that were on the token before the ceremony are never ours, whatever their label.
+        const found = session.findKeys({ label: o.label }).filter((k) => !initialLabels.has(`${k.label}\u0000${k.class}\u0000${k.id}`));
+        // Fingerprints first: a private key's public half is read from its public object, which
+        // may be destroyed in this loop.
+        const withSpki = found.map((k) => {
+          let spki: string | undefined;
+          try {
+            spki = k.class === 'secret' ? undefined : sha256Hex(session.publicKeySpki(k));
+          } catch {
+            spki = undefined;
           }
+          return { k, spki };
+        });
+        const foreign = withSpki.filter((x) => o.spkiSha256 !== null && x.spki !== undefined && x.spki !== o.spkiSha256);
+        if (foreign.length > 0) {
+          throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `an object labelled '${o.label}' on the token does not match the key this ceremony recorded (SHA-256 ${o.spkiSha256 ?? '?'}); nothing was destroyed for it. Investigate before retrying the abort`);
+        }
+        for (const { k } of withSpki) {
           session.destroy(k);
           destroyed.push({ label: k.label, class: k.class, keyId: k.id });
         }

@@ -206,16 +206,18 @@ function checkOrder(stepsRaw: unknown[], yaml: StrictYaml, problems: Problem[]):
   const actions = stepsRaw.map((s) => (isRecord(s) && typeof s['action'] === 'string' ? s['action'] : undefined));
   const closes = actions.flatMap((a, i) => (a === 'close' ? [i] : []));
   if (actions.length > 0) {
-    if (closes.length === 0) problems.push({ path: 'steps', line: yaml.line(['steps']), message: "the last step must be a 'close' step" });
+    if (closes.length === 0) problems.push({ path: 'steps', line: yaml.line(['steps'], { key: true }), message: "the last step must be a 'close' step" });
     for (const i of closes) {
       if (i !== actions.length - 1) problems.push({ path: dotted(['steps', i, 'action']), line: yaml.line(['steps', i, 'action']), message: "'close' must be the last step (exactly once)" });
     }
   }
   const firstHsm = actions.findIndex((a) => a !== undefined && isActionKind(a) && ACTIONS[a].hsm !== 'none');
+  // A misspelt action is reported once, not again as a missing check.
+  const allKnown = actions.every((a) => a !== undefined && isActionKind(a));
   for (const check of ['air-gap-check', 'clock-check'] as const) {
     const at = actions.indexOf(check);
     if (at === -1) {
-      if (actions.length > 0) problems.push({ path: 'steps', line: yaml.line(['steps']), message: `every ceremony starts with an '${check}' step; add one before any step that touches the token` });
+      if (actions.length > 0 && allKnown) problems.push({ path: 'steps', line: yaml.line(['steps'], { key: true }), message: `every ceremony needs a '${check}' step before any step that touches the token` });
     } else if (firstHsm !== -1 && at > firstHsm) {
       problems.push({ path: dotted(['steps', at, 'action']), line: yaml.line(['steps', at, 'action']), message: `'${check}' must come before step ${firstHsm} ('${String(actions[firstHsm])}'), the first that touches the token` });
     }

@@ -121,8 +121,8 @@ export function rosterProblems(script: Pick<CeremonyScript, 'roles'>, site: Pick
   const problems: Problem[] = [];
   for (const [role, spec] of Object.entries(script.roles)) {
     const count = holders(site, role).length;
-    if (count < spec.min) problems.push({ path: 'participants', message: `the script needs at least ${spec.min} ${role}${spec.min === 1 ? '' : 's'}; the site file lists ${count}${count === 0 ? '' : ` (${holders(site, role).map((p) => p.name).join(', ')})`}` });
-    if (spec.max !== undefined && count > spec.max) problems.push({ path: 'participants', message: `the script allows at most ${spec.max} ${role}${spec.max === 1 ? '' : 's'}; the site file lists ${count}` });
+    if (count < spec.min) problems.push({ path: 'participants', message: `the script needs at least ${spec.min} participant(s) with the role '${role}'; the site file lists ${count}${count === 0 ? '' : ` (${holders(site, role).map((p) => p.name).join(', ')})`}` });
+    if (spec.max !== undefined && count > spec.max) problems.push({ path: 'participants', message: `the script allows at most ${spec.max} participant(s) with the role '${role}'; the site file lists ${count}` });
   }
   return problems;
 }

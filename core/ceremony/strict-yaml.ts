@@ -183,6 +183,7 @@ const TYPE_NAMES: Record<string, string> = {
   boolean: 'true or false',
   object: 'a mapping (key: value)',
   array: 'a list',
+  record: 'a mapping (key: value)',
   undefined: 'missing',
   null: 'empty (null)',
 };
@@ -247,6 +248,9 @@ function distance(a: string, b: string): number {
 
 /** A hint naming the closest known key, or ''. */
 export function suggestion(key: string, known: readonly string[]): string {
+  const k0 = key.toLowerCase().replace(/_/gu, '-');
+  const prefixed = known.filter((k) => k0.length >= 3 && (k.startsWith(k0) || k0.startsWith(k)));
+  if (prefixed.length === 1) return ` (did you mean '${prefixed[0]}'?)`;
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {
@@ -288,7 +292,7 @@ export function schemaProblems<T>(schema: z.ZodType<T>, value: unknown, yaml: Pi
         message = actual === undefined ? 'is required' : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected} (found ${received(actual)})`;
         break;
       case 'invalid_value':
-        message = `must be one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')} (found ${received(actual)})`;
+        message = issue.values.length === 1 ? `must be ${String(issue.values[0])} (found ${received(actual)})` : `must be one of ${issue.values.map((v) => `'${String(v)}'`).join(', ')} (found ${received(actual)})`;
         break;
       case 'too_small':
         message =

@@ -66,6 +66,15 @@ function outcomeFor(ctx: StepContext<Params>, session: HsmSession, priv: KeyRef,
   };
 }
 
+/** SHA-256 of a key's SPKI, or undefined when it cannot be read (e.g. a private key whose public half is gone). */
+function spkiSha(session: HsmSession, key: KeyRef): string | undefined {
+  try {
+    return sha256Hex(session.publicKeySpki(key));
+  } catch {
+    return undefined;
+  }
+}
+
 function keysWithLabel(session: HsmSession, label: string): KeyRef[] {
   return session.findKeys({ label });
 }
@@ -119,7 +128,7 @@ export const generateKey: ActionDefinition<Params> = {
     const pubs = found.filter((k) => k.class === 'public');
     if (record.status !== 'started') {
       const want = record.result?.['spkiSha256'];
-      const ok = privs.length === 1 && pubs.length === 1 && sha256Hex(session.publicKeySpki(privs[0]!)) === want && sha256Hex(session.publicKeySpki(pubs[0]!)) === want;
+      const ok = privs.length === 1 && pubs.length === 1 && spkiSha(session, privs[0]!) === want && spkiSha(session, pubs[0]!) === want;
       if (!ok) {
         throw new CoreError(
           'ERR_CEREMONY_RECONCILE_FAILED',
@@ -134,7 +143,8 @@ export const generateKey: ActionDefinition<Params> = {
       privs.length === 1 &&
       pubs.length === 1 &&
       privs[0]!.id === pubs[0]!.id &&
-      sha256Hex(session.publicKeySpki(privs[0]!)) === sha256Hex(session.publicKeySpki(pubs[0]!)) &&
+      spkiSha(session, privs[0]!) !== undefined &&
+      spkiSha(session, privs[0]!) === spkiSha(session, pubs[0]!) &&
       protectionProblems(session.protection(privs[0]!)).length === 0;
     if (!intact) {
       for (const k of found) session.destroy(k);
