@@ -6,7 +6,8 @@ import type { Command } from '../command.ts';
 import { CEREMONY_COMMANDS } from './ceremony.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { HSM_COMMANDS } from './hsm.ts';
+import { TRANSCRIPT_COMMANDS } from './transcript.ts';
 import { VERSION_COMMANDS } from './version.ts';
 
 /** Every command, in help order. */
-export const COMMANDS: readonly Command[] = [...DEMO_COMMANDS, ...HSM_COMMANDS, ...CEREMONY_COMMANDS, ...VERSION_COMMANDS];
+export const COMMANDS: readonly Command[] = [...DEMO_COMMANDS, ...HSM_COMMANDS, ...CEREMONY_COMMANDS, ...TRANSCRIPT_COMMANDS, ...VERSION_COMMANDS];
