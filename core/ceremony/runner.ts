@@ -39,7 +39,10 @@ import { planCeremony, type CeremonyPlan } from './plan.ts';
 import { parseScript } from './script.ts';
 import { holders, parseSite, rosterProblems } from './site.ts';
 import { CeremonyState, SYSTEM, type InventoryItem, type JournalEntry } from './state.ts';
-import type { TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
+import type { CoSignerSource, TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
+import { hsmSigner } from '../crypto/signer.ts';
+import type { CloseSigner, PreviousTranscript } from '../transcript/index.ts';
+import { previousTranscript } from './transcript-file.ts';
 import type { CeremonyScript, JsonObject, SiteConfig } from './types.ts';
 
 /** What the runner needs from its host (CLI, desktop app, tests). */
@@ -54,6 +57,8 @@ export interface RunnerEnvironment {
   openHsm?: (config: HsmConfig) => HsmModule;
   /** Opens the ceremony transcript; required for live ceremonies. */
   transcript?: TranscriptSinkFactory;
+  /** Supplies co-signers for the closing record (needed when the close step asks for any). */
+  coSigners?: CoSignerSource;
   /** Stops the run cleanly between steps. */
   signal?: AbortSignal;
   /** Rehearsal crash injection (`<step>:<phase>`, see ceremony/failpoints). */
@@ -236,7 +241,7 @@ class Run {
   readonly now: () => Date;
   readonly sink: TranscriptSink | undefined;
 
-  constructor(state: CeremonyState, plan: CeremonyPlan, site: SiteConfig, info: CeremonyInfo, env: RunnerEnvironment) {
+  constructor(state: CeremonyState, plan: CeremonyPlan, site: SiteConfig, info: CeremonyInfo, env: RunnerEnvironment, previous?: PreviousTranscript | null) {
     this.state = state;
     this.plan = plan;
     this.site = site;
@@ -244,7 +249,7 @@ class Run {
     this.env = env;
     this.now = env.now ?? (() => new Date());
     this.hsm = new RunnerHsm(this, hsmConfigOf(info.rehearsal, info.caHome, site), env.openHsm ?? openHsm);
-    this.sink = env.transcript?.(info);
+    this.sink = env.transcript?.(info, this.administrator(), previous);
     const rehearsal = info.rehearsal;
     state.onJournal((entry) => {
       this.sink?.append({ journalSeq: entry.seq, at: entry.at, actor: entry.actor, role: entry.role, type: entry.type, step: entry.step, data: entry.data, rehearsal });
@@ -258,9 +263,19 @@ class Run {
 
   /** Appends journal entries the transcript does not have yet (after a crash). */
   catchUpTranscript(): void {
-    if (this.sink === undefined) return;
-    for (const entry of this.state.journal(this.sink.lastJournalSeq())) {
-      this.sink.append({ journalSeq: entry.seq, at: entry.at, actor: entry.actor, role: entry.role, type: entry.type, step: entry.step, data: entry.data, rehearsal: this.info.rehearsal });
+    if (this.sink === undefined || this.sink.isClosed()) return;
+    const missing = this.state.journal(this.sink.lastJournalSeq());
+    for (const entry of missing) {
+      this.sink.append({ journalSeq: entry.seq, at: entry.at, actor: entry.actor, role: entry.role, type: entry.type, step: entry.step, data: entry.data, rehearsal: this.info.rehearsal, replayed: true });
+    }
+  }
+
+  /** Releases the transcript file and the HSM (end of this process's run). */
+  release(): void {
+    try {
+      this.sink?.release();
+    } finally {
+      this.hsm.close();
     }
   }
 
@@ -505,10 +520,57 @@ class Run {
     return 'completed';
   }
 
+  /** Parameters of the script's `close` step. */
+  closeParams(): { transferKeyLabel: string; coSigners: number } {
+    const p = this.plan.script.steps.at(-1)!.params as { 'transfer-key-label': string; 'co-signers': number };
+    return { transferKeyLabel: p['transfer-key-label'], coSigners: p['co-signers'] };
+  }
+
+  /**
+   * Closes the transcript: signed by the transfer key in the HSM (when it is on the token) and
+   * co-signed by the co-signers the close step asks for. An aborted ceremony with no signer left
+   * keeps its transcript open (recorded); a completed one needs them all.
+   */
   async closeTranscript(outcome: 'completed' | 'aborted', inventorySha256: string | null): Promise<void> {
     if (this.sink === undefined || this.sink.isClosed()) return;
     const c = this.state.ceremony();
-    await this.sink.close({ at: iso(this.now()), outcome, inventorySha256, summary: { id: c.id, uuid: c.uuid, scriptSha256: c.scriptSha256, siteSha256: c.siteSha256, rehearsal: c.rehearsal, status: c.status } });
+    const { transferKeyLabel, coSigners } = this.closeParams();
+    const signers: CloseSigner[] = [];
+    // The transfer key's public object is visible without logging in: ask for the PIN only when
+    // there is something to sign with (an aborted root ceremony may never have made it).
+    const present = this.hsm.token() !== undefined && this.hsm.session().findKeys({ label: transferKeyLabel, class: 'public' }).length > 0;
+    const session = present || outcome === 'completed' ? await this.hsm.login() : undefined;
+    const keys = session === undefined ? [] : session.findKeys({ label: transferKeyLabel, class: 'private' }).filter((k) => k.keyType === 'EC');
+    if (session !== undefined && keys.length === 1) {
+      const key = keys[0]!;
+      const curve = session.describeKeys().find((d) => d.class === 'private' && d.id === key.id)?.algorithm;
+      signers.push({ kind: 'transfer', name: `offline transfer key '${transferKeyLabel}'`, role: 'system', signer: hsmSigner(session, key, curve === 'EC P-384' ? 'ECDSA-SHA384' : 'ECDSA-SHA256') });
+    } else if (outcome === 'completed') {
+      throw new CoreError('ERR_HSM_OBJECT_NOT_FOUND', `the transcript is signed by the transfer key '${transferKeyLabel}', which is not on token '${this.hsm.selector().label}' (found ${keys.length})`);
+    }
+    if (coSigners > 0) {
+      if (this.env.coSigners === undefined) {
+        if (outcome === 'completed') throw new CoreError('ERR_NOT_IMPLEMENTED', `closing the transcript needs ${coSigners} co-signer(s) with approval keys (core/quorum), which this build cannot provide`);
+      } else {
+        signers.push(...(await this.env.coSigners({ ceremony: this.info, count: coSigners, outcome })));
+      }
+    }
+    const witnesses = signers.filter((x) => x.kind === 'witness').length;
+    if (signers.length === 0 || (outcome === 'completed' && witnesses < coSigners)) {
+      this.state.record('transcript.left-open', { outcome, reason: signers.length === 0 ? 'no signer is available (the transfer key was not on the token and no co-signer signed)' : `${witnesses} of ${coSigners} co-signers signed` }, iso(this.now()));
+      if (outcome === 'completed') throw new CoreError('ERR_TRANSCRIPT_NOT_CLOSED', `the transcript could not be closed: ${witnesses} of ${coSigners} co-signers signed. Resume the ceremony to close it`);
+      return;
+    }
+    await this.sink.close({
+      actor: this.administrator().actor,
+      role: 'administrator',
+      outcome,
+      inventorySha256,
+      minWitnesses: outcome === 'completed' ? coSigners : witnesses,
+      summary: { id: c.id, uuid: c.uuid, scriptSha256: c.scriptSha256, siteSha256: c.siteSha256, status: c.status },
+      signers,
+    });
+    this.io.event({ type: 'transcript.closed', message: `Transcript closed and signed by ${signers.map((x) => x.name).join(', ')}.` });
   }
 
   summary(status: RunSummary['status']): RunSummary {
@@ -551,6 +613,12 @@ function staticPreflight(plan: CeremonyPlan, site: SiteConfig, rehearsal: boolea
       `this build cannot run ${plan.script.source}: ${missing.length} step(s) need domains that are not part of it (nothing was started)`,
       missing.map((s) => ({ path: `steps.${s.step.index}.action`, message: `'${s.step.action}' (step '${s.step.id}') needs ${s.missing}` })),
     );
+  }
+  const close = plan.script.steps.at(-1)!.params as { 'co-signers'?: number };
+  if ((close['co-signers'] ?? 0) > 0 && env.coSigners === undefined) {
+    throw problemsError('ERR_NOT_IMPLEMENTED', `this build cannot close the transcript of ${plan.script.source} (nothing was started)`, [
+      { path: `steps.${plan.steps.length - 1}.params.co-signers`, message: `${close['co-signers'] ?? 0} co-signer(s) with approval keys are required, which needs core/quorum` },
+    ]);
   }
   const roster = rosterProblems(plan.script, site);
   if (roster.length > 0) throw problemsError('ERR_CEREMONY_ROLE_MISSING', `the site file ${site.source} does not provide the people ${plan.script.source} requires`, roster);
@@ -617,6 +685,8 @@ export async function startCeremony(options: StartOptions, env: RunnerEnvironmen
   const plan = planCeremony(script);
   staticPreflight(plan, site, options.rehearsal, env);
   const caHome = caHomeOf(site.outputDir, options.rehearsal);
+  // The CA's transcripts form one chain: refuse while an earlier ceremony is still running.
+  const previous = env.transcript === undefined ? undefined : previousTranscript(caHome);
   const started = now();
   const id = `${ceremonyFolderName(started, script.id)}${options.rehearsal ? '-rehearsal' : ''}`;
   const dir = resolve(options.dir ?? join(caHome, 'ceremonies', id));
@@ -664,7 +734,7 @@ export async function startCeremony(options: StartOptions, env: RunnerEnvironmen
       steps: script.steps.map((s) => ({ id: s.id, action: s.action })),
       at: iso(started),
     });
-    run = new Run(state, plan, site, info, env);
+    run = new Run(state, plan, site, info, env, previous);
     state.record(
       'ceremony.started',
       {
@@ -684,6 +754,7 @@ export async function startCeremony(options: StartOptions, env: RunnerEnvironmen
       },
       iso(started),
     );
+    for (const p of site.participants) for (const role of p.roles) state.record('participant.registered', { name: p.name, role }, iso(started), run.administrator());
     env.io.event({
       type: 'ceremony.started',
       message: `${options.rehearsal ? 'REHEARSAL — ' : ''}Ceremony ${id}: ${script.title}\n  script ${options.scriptSource} SHA-256 ${script.sha256}\n  site   ${options.siteSource} SHA-256 ${site.sha256}\n  folder ${dir}`,
@@ -692,7 +763,7 @@ export async function startCeremony(options: StartOptions, env: RunnerEnvironmen
     const status = await run.loop();
     return run.summary(status);
   } finally {
-    run?.hsm.close();
+    run?.release();
     state?.close();
     lock.release();
   }
@@ -743,8 +814,12 @@ export async function resumeCeremony(dir: string, env: RunnerEnvironment): Promi
     const c = state.ceremony();
     if (c.status === 'aborted') throw new CoreError('ERR_CEREMONY_ABORTED', `ceremony ${c.id} was aborted at ${c.abortedAt ?? '?'} (${c.abortReason ?? 'no reason recorded'}); start a new ceremony`);
     if (c.status === 'completed') {
-      run.catchUpTranscript();
-      await run.closeTranscript('completed', state.inventory('final')?.sha256 ?? null);
+      if (run.sink !== undefined && !run.sink.isClosed()) {
+        // Completed, but the process ended before the transcript was closed: close it now.
+        run.catchUpTranscript();
+        await run.closeTranscript('completed', state.inventory('final')?.sha256 ?? null);
+        return run.summary('completed');
+      }
       throw new CoreError('ERR_CEREMONY_COMPLETED', `ceremony ${c.id} is already completed (${c.completedAt ?? '?'}); nothing to resume`);
     }
     if (!c.rehearsal) staticPreflight(run.plan, run.site, false, env);
@@ -758,7 +833,7 @@ export async function resumeCeremony(dir: string, env: RunnerEnvironment): Promi
     const status = await run.loop();
     return run.summary(status);
   } finally {
-    run.hsm.close();
+    run.release();
     state.close();
     lock.release();
   }
@@ -833,7 +908,7 @@ export async function abortCeremony(dir: string, reason: string, env: RunnerEnvi
     if (tokenLeft !== undefined) summary.tokenLeft = tokenLeft;
     return summary;
   } finally {
-    run.hsm.close();
+    run.release();
     state.close();
     lock.release();
   }

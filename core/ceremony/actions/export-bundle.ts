@@ -25,6 +25,6 @@ export const exportBundle = pendingAction('export-bundle', 'core/bundle (issue 6
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  plan: (p) => ({ outputs: [p.file ?? `${p.kind}.neambundle`], keyLabels: [], references: [] }),
+  plan: (p) => ({ outputs: [p.file ?? `${p.kind}.neambundle`], keyLabels: [], references: [], usesKeyLabels: [p['transfer-key-label']] }),
   questions: () => [],
 });

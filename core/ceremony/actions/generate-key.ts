@@ -112,6 +112,7 @@ export const generateKey: ActionDefinition<Params> = {
     const outcome = outcomeFor(ctx, session, pair.privateKey, pair.spki);
     ctx.files.write(publicKeyFile(ctx.params), pemOutput(ctx.ceremony.rehearsal, 'PUBLIC KEY', pair.spki));
     const fp = String(outcome.result['spkiSha256']);
+    ctx.record('key.generated', { label: ctx.params.label, algorithm: describeSpec(spec), keyId: pair.privateKey.id, spkiSha256: fp, token: { label: session.token.label, serial: session.token.serial } });
     ctx.io.event({
       type: 'display',
       step: ctx.step.id,
@@ -164,6 +165,7 @@ export const generateKey: ActionDefinition<Params> = {
       ctx.files.write(file, expected);
     }
     const fp = String(outcome.result['spkiSha256']);
+    ctx.record('key.generated', { label, algorithm: String(outcome.result['algorithm']), keyId: privs[0]!.id, spkiSha256: fp, token: { label: session.token.label, serial: session.token.serial }, adoptedAfterInterruption: true });
     ctx.io.event({ type: 'display', step: ctx.step.id, message: `Key '${label}' was generated before the interruption and is intact (generated on the token, never extractable). SHA-256 of its public key, to be read aloud:\n    ${groupedHex(fp)}`, data: { label, spkiSha256: fp } });
     return { kind: 'adopt', outcome, note: `key '${label}' (SHA-256 ${fp}) generated before the interruption was found intact and adopted` };
   },

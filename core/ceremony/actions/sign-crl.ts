@@ -24,7 +24,7 @@ export const signCrl = pendingAction('sign-crl', 'core/pki (issue 3) and core/qu
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  plan: (p) => ({ outputs: [p.crl], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }] }),
+  plan: (p) => ({ outputs: [p.crl], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }], ...(p['root-key-label'] === undefined ? {} : { usesKeyLabels: [p['root-key-label']] }) }),
   check: (p, ctx) => (ctx.script.type !== 'root' && p['root-key-label'] === undefined ? [{ path: 'params.root-key-label', message: 'outside a root ceremony, name the root key by its label' }] : []),
   questions: () => [],
 });

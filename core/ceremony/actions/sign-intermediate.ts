@@ -24,6 +24,6 @@ export const signIntermediate = pendingAction('sign-intermediate', 'core/pki (is
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }] }),
+  plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }], usesKeyLabels: [p['root-key-label']] }),
   questions: () => [],
 });

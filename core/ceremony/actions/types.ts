@@ -38,6 +38,8 @@ export interface ActionPlan {
   references: StepReference[];
   /** Whether the step creates the token (token initialisation). */
   createsToken?: boolean;
+  /** Labels of existing keys the step uses (created by an earlier step, or already on the token). */
+  usesKeyLabels?: string[];
 }
 
 /** A question an action may ask, for answers-file validation and the docs. */

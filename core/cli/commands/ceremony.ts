@@ -17,6 +17,7 @@ import {
   ceremonyPlanOf,
   ceremonyStatus,
   describeOffending,
+  fileTranscript,
   keyText,
   loadAnswers,
   loadSite,
@@ -103,7 +104,7 @@ export function terminalCeremonyIo(ctx: CommandContext): CeremonyIo {
 
 function environment(ctx: CommandContext, io: CeremonyIo): RunnerEnvironment {
   const fp = ctx.env['NEAM_CA_FAILPOINT'];
-  const env: RunnerEnvironment = { io, signal: ctx.signal, software: software() };
+  const env: RunnerEnvironment = { io, signal: ctx.signal, software: software(), transcript: fileTranscript() };
   if (fp !== undefined && fp !== '') env.failpoint = fp;
   return env;
 }

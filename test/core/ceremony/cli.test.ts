@@ -38,7 +38,7 @@ describe('neam-ca ceremony (CLI)', () => {
   it('validate lists every problem of a broken script with path and line, exit 1', () => {
     const d = dir();
     const path = join(d, 'broken.yaml');
-    writeFileSync(path, 'version: 1\nceremony-type: root\nid: x\ntitle: X\nroles:\n  administrator:\n    min: 1\nquorum:\n  m: 4\n  n: 3\nsteps:\n  - id: a\n    title: A\n    action: air-gap-chek\n  - id: close\n    title: Close\n    action: close\n    sign-off: [auditor]\n');
+    writeFileSync(path, 'version: 1\nceremony-type: root\nid: x\ntitle: X\nroles:\n  administrator:\n    min: 1\nquorum:\n  m: 4\n  n: 3\nsteps:\n  - id: a\n    title: A\n    action: air-gap-chek\n  - id: close\n    title: Close\n    action: close\n    sign-off: [auditor]\n    params:\n      transfer-key-label: t\n');
     const r = cli(['ceremony', 'validate', path]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('quorum.m (line 9): the threshold M (4) is larger than the number of custodians N (3)');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ceremonyJournal, ceremonyStatus, rehearsalSoftHsmDir } from '../../../core/ceremony/index.ts';
+import { verifyTranscriptFile } from '../../../core/transcript/index.ts';
 import { openHsm } from '../../../core/hsm/index.ts';
 import type { KeyDescription } from '../../../core/hsm/types.ts';
 import { Secret } from '../../../core/util/secret.ts';
@@ -132,7 +133,14 @@ describe('crash safety of the ceremony runner (SIGKILL)', () => {
     expect(tokenObjects(fx)).toEqual([]);
     const view = ceremonyStatus(dir);
     expect(view.status).toBe('aborted');
-    expect(ceremonyJournal(dir).at(-1)).toMatchObject({ type: 'ceremony.aborted', data: { reason: 'rehearsal of an abort after a crash', restored: true } });
+    const journal = ceremonyJournal(dir);
+    expect(journal.find((e) => e.type === 'ceremony.aborted')).toMatchObject({ data: { reason: 'rehearsal of an abort after a crash', restored: true } });
+    // The transfer key was this ceremony's and is gone, and this build has no co-signers: the
+    // transcript stays open, recorded, and still verifies as an intact chain.
+    expect(journal.at(-1)).toMatchObject({ type: 'transcript.left-open', data: { outcome: 'aborted' } });
+    const v = verifyTranscriptFile(join(dir, 'transcript.jsonl'), { minWitnesses: 0 });
+    expect(v.intact && !v.closed).toBe(true);
+    expect(v.records.at(-1)).toMatchObject({ type: 'transcript.left-open' });
     // A second abort, or a resume, is refused.
     expect(cli(['ceremony', 'abort', dir, '--reason', 'again', '--answers', fx.answersPath]).stderr).toContain('[ERR_CEREMONY_ABORTED]');
   });

@@ -1,17 +1,17 @@
 /**
  * A live (non-rehearsal) ceremony on a SoftHSM token standing in for the site's HSM: the air gap is
- * enforced before the ceremony and re-checked before every step, the transcript port receives every
- * journal entry in order (and the missing ones after a crash), and answers files may not carry
- * secrets or attestations. The transcript here is an in-memory recorder of the port (the real
- * hash-chained transcript is core/transcript's), and the interfaces come from an injected probe (the
- * real probe is tested under `unshare -n` in air-gap.test.ts).
+ * enforced before the ceremony and re-checked before every step, the transcript receives every
+ * journal entry in order (and, after a crash, exactly the ones it lost), and answers files may not
+ * carry secrets or attestations. The interfaces come from an injected probe here (the real probe is
+ * tested under `unshare -n` in air-gap.test.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ceremonyJournal, ceremonyStatus, evaluateAirGap, loadAnswers, planCeremony, parseScript, resumeCeremony, startCeremony, type AirGapReport, type CeremonyIo, type Question, type TranscriptEntry, type TranscriptSink } from '../../../core/ceremony/index.ts';
+import { ceremonyJournal, ceremonyStatus, evaluateAirGap, fileTranscript, loadAnswers, planCeremony, parseScript, resumeCeremony, startCeremony, type AirGapReport, type CeremonyIo, type Question } from '../../../core/ceremony/index.ts';
+import { verifyTranscriptFile } from '../../../core/transcript/index.ts';
 import { isCoreError } from '../../../core/errors.ts';
 import { openHsm, type HsmConfig } from '../../../core/hsm/index.ts';
 import { Secret } from '../../../core/util/secret.ts';
@@ -53,28 +53,6 @@ const ANSWERS = {
   'steps.close.confirm-point-of-no-return': 'YES',
 };
 
-/** A transcript port that keeps entries in memory (persisted across "processes" by the test). */
-class RecordingTranscript implements TranscriptSink {
-  closed = false;
-  closing: unknown;
-  constructor(readonly entries: TranscriptEntry[]) {}
-  lastJournalSeq(): number {
-    return this.entries.at(-1)?.journalSeq ?? 0;
-  }
-  append(entry: TranscriptEntry): void {
-    if (entry.journalSeq !== this.lastJournalSeq() + 1) throw new Error(`transcript gap: got ${entry.journalSeq} after ${this.lastJournalSeq()}`);
-    this.entries.push(entry);
-  }
-  close(closing: unknown): Promise<void> {
-    this.closed = true;
-    this.closing = closing;
-    return Promise.resolve();
-  }
-  isClosed(): boolean {
-    return this.closed;
-  }
-}
-
 describe('live ceremony (air gap enforced, transcript port fed)', () => {
   let fx: CeremonyFixture | undefined;
   const cleanups: Array<() => void> = [];
@@ -84,14 +62,14 @@ describe('live ceremony (air gap enforced, transcript port fed)', () => {
     cleanups.splice(0).forEach((c) => c());
   });
 
-  function liveEnv(io: CeremonyIo, probe: () => AirGapReport, transcript: RecordingTranscript, tokens: string) {
+  function liveEnv(io: CeremonyIo, probe: () => AirGapReport, tokens: string) {
     return {
       io,
       software: 'neam-ca test',
       airGap: () => Promise.resolve(probe()),
       // The site's module is SoftHSM; give it a private token directory instead of the system's.
       openHsm: (c: HsmConfig) => openHsm({ ...c, softhsmDir: tokens }),
-      transcript: () => transcript,
+      transcript: fileTranscript(),
     };
   }
 
@@ -103,7 +81,7 @@ describe('live ceremony (air gap enforced, transcript port fed)', () => {
     const now = new Date();
     const answers = { ...ANSWERS, 'steps.clock.reference-time': now.toISOString().slice(11, 19), 'steps.backup.destination-1': fx.backupDir };
     try {
-      await startCeremony(startOptions(fx, 'keygen-token-pin.yaml', false), liveEnv(people(answers, log), () => ONLINE, new RecordingTranscript([]), tokens.dir));
+      await startCeremony(startOptions(fx, 'keygen-token-pin.yaml', false), liveEnv(people(answers, log), () => ONLINE, tokens.dir));
       expect.unreachable();
     } catch (e) {
       expect(isCoreError(e, 'ERR_CEREMONY_NOT_AIR_GAPPED')).toBe(true);
@@ -130,7 +108,6 @@ describe('live ceremony (air gap enforced, transcript port fed)', () => {
     const log: string[] = [];
     const answers = { ...ANSWERS, 'steps.clock.reference-time': new Date().toISOString().slice(11, 19), 'steps.backup.destination-1': fx.backupDir };
     let online = false;
-    const stored: TranscriptEntry[] = [];
     const io = people(answers, log);
     const ioWatching: CeremonyIo = { ...io, event: (e) => {
       io.event(e);
@@ -138,7 +115,7 @@ describe('live ceremony (air gap enforced, transcript port fed)', () => {
       if (e.type === 'step.signed-off' && e.step === 'root-key' && e.message.includes('witness')) online = true;
     } };
     try {
-      await startCeremony(startOptions(fx, 'keygen-token-pin.yaml', false), liveEnv(ioWatching, () => (online ? ONLINE : OFFLINE), new RecordingTranscript(stored), tokens.dir));
+      await startCeremony(startOptions(fx, 'keygen-token-pin.yaml', false), liveEnv(ioWatching, () => (online ? ONLINE : OFFLINE), tokens.dir));
       expect.unreachable();
     } catch (e) {
       expect(isCoreError(e, 'ERR_CEREMONY_NOT_AIR_GAPPED')).toBe(true);
@@ -148,20 +125,30 @@ describe('live ceremony (air gap enforced, transcript port fed)', () => {
     expect(ceremonyStatus(dir).steps.find((s) => s.id === 'transfer-key')!.status).toBe('pending');
     expect(ceremonyJournal(dir).some((e) => e.type === 'air-gap.lost')).toBe(true);
 
-    // The transcript lost its last entries in the crash; resume replays exactly the missing ones.
+    // Every journal entry so far is in the transcript, in order.
+    const path = join(dir, 'transcript.jsonl');
+    const before = verifyTranscriptFile(path, { minWitnesses: 0 });
+    expect(before.intact).toBe(true);
+    expect(before.closed).toBe(false);
     const journalSoFar = ceremonyJournal(dir).length;
-    expect(stored).toHaveLength(journalSoFar);
-    const kept = stored.slice(0, journalSoFar - 3);
-    const transcript = new RecordingTranscript([...kept]);
+    expect(before.records.filter((r) => typeof r.data['journalSeq'] === 'number').map((r) => r.data['journalSeq'])).toEqual(Array.from({ length: journalSoFar }, (_, i) => i + 1));
+    // Lose the last three records, as a crash before they reached the disk would (the end of an
+    // unclosed transcript carries no proof of its length): resume appends exactly those again.
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+    writeFileSync(path, `${lines.slice(0, -3).join('\n')}\n`);
     online = false;
-    const done = await resumeCeremony(dir, liveEnv(io, () => OFFLINE, transcript, tokens.dir));
+    const done = await resumeCeremony(dir, liveEnv(io, () => OFFLINE, tokens.dir));
     expect(done.status).toBe('completed');
+    const v = verifyTranscriptFile(path, { minWitnesses: 0 });
+    expect(v.ok, v.problem?.message).toBe(true);
     const journal = ceremonyJournal(dir);
-    expect(transcript.entries.map((e) => e.journalSeq)).toEqual(journal.map((e) => e.seq));
-    expect(transcript.entries.every((e) => !e.rehearsal)).toBe(true);
-    expect(transcript.closed).toBe(true);
-    expect(transcript.closing).toMatchObject({ outcome: 'completed', summary: { rehearsal: false, status: 'completed' } });
-    expect(JSON.stringify(transcript.entries)).not.toContain('live-user-pin-00001');
+    const carried = v.records.filter((r) => typeof r.data['journalSeq'] === 'number');
+    expect(carried.map((r) => r.data['journalSeq'])).toEqual(journal.map((e) => e.seq));
+    expect(carried.filter((r) => r.data['journalAt'] !== undefined)).toHaveLength(3);
+    expect(v.records.every((r) => r.rehearsal === false)).toBe(true);
+    expect(v.records.at(-1)).toMatchObject({ type: 'transcript.closed', data: { outcome: 'completed' } });
+    expect(v.signers.map((x) => x.kind)).toEqual(['transfer']);
+    expect(readFileSync(path, 'utf8')).not.toContain('live-user-pin-00001');
     const clock = ceremonyStatus(dir).steps.find((s) => s.id === 'clock')!.result!;
     expect(clock['referenceForm']).toBe('time-of-day');
     expect(Math.abs(Number(clock['skewSeconds']))).toBeLessThanOrEqual(120);

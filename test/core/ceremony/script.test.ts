@@ -47,6 +47,9 @@ steps:
   - id: close
     title: Close
     action: close
+    params:
+      transfer-key-label: transfer
+      co-signers: 0
 `;
 
 function replace(from: string, to: string): (s: string) => string {
@@ -94,7 +97,10 @@ const CASES: Case[] = [
   { name: 'steps.3.params reserved output name', mutate: replace('algorithm: rsa-4096', 'algorithm: rsa-4096\n      public-key-file: script.yaml'), expect: [{ path: 'steps.3.params', message: "'script.yaml' is a reserved name" }] },
   { name: 'steps.3.params not a mapping', mutate: replace('    params:\n      label: root-key\n      algorithm: rsa-4096', '    params: [root-key]'), expect: [{ path: 'steps.3.params', message: 'must be a mapping' }] },
   { name: 'steps.4.action close not last', mutate: (s) => `${s}  - id: after\n    title: After close\n    action: checkpoint\n`, expect: [{ path: 'steps.4.action', message: "'close' must be the last step", line: 38 }] },
-  { name: 'steps close missing', mutate: replace('  - id: close\n    title: Close\n    action: close\n', ''), expect: [{ path: 'steps', message: "the last step must be a 'close' step" }] },
+  { name: 'steps.4.params.transfer-key-label (missing)', mutate: replace('      transfer-key-label: transfer\n', ''), expect: [{ path: 'steps.4.params.transfer-key-label', message: 'is required' }] },
+  { name: 'steps.4.params.transfer-key-label not an EC key', mutate: replace('transfer-key-label: transfer', 'transfer-key-label: root-key'), expect: [{ path: 'steps.4.params.transfer-key-label', message: "the transfer key 'root-key' must be an EC key (it is rsa-4096 in steps.3)", line: 40 }] },
+  { name: 'steps.4.params.co-signers', mutate: replace('co-signers: 0', 'co-signers: -1'), expect: [{ path: 'steps.4.params.co-signers', message: 'must be at least 0', line: 41 }] },
+  { name: 'steps close missing', mutate: replace('  - id: close\n    title: Close\n    action: close\n    params:\n      transfer-key-label: transfer\n      co-signers: 0\n', ''), expect: [{ path: 'steps', message: "the last step must be a 'close' step" }] },
   {
     name: 'steps air-gap-check after the first token step',
     mutate: (s) => s.replace('  - id: air-gap\n    title: Air gap\n    action: air-gap-check\n    sign-off: [administrator, witness]\n', '').replace('  - id: close\n', '  - id: air-gap\n    title: Air gap\n    action: air-gap-check\n  - id: close\n'),
