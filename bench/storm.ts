@@ -3,6 +3,7 @@
  * without jitter, and through a 3 h server outage (the agent's rotation policy, simulated).
  */
 import { DEFAULT_ROTATION } from '../core/agent/rotation.ts';
+import type { Bench } from './bench.ts';
 import { simulateStorm } from '../core/agent/storm.ts';
 
 const H = 3_600_000;
@@ -17,3 +18,6 @@ export async function runStormBench(): Promise<void> {
   console.log(`3 h outage from the first renewal: ${outage.requests} requests, ${outage.failures} failed, ${outage.expiries} expiries, smallest margin at renewal ${(outage.minMarginAtRenewal / H).toFixed(2)} h`);
   return Promise.resolve();
 }
+
+/** Registration for bench/run.ts. */
+export const STORM_BENCH: Bench = { name: 'storm', summary: 'agent renewal storm: jitter spread and a 3 h outage (10,000 workloads)', run: runStormBench };
