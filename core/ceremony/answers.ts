@@ -2,7 +2,8 @@
  * @module ceremony/answers
  * Answers files: the unattended driver of a ceremony (tests, the demo, rehearsals). A strict YAML
  * mapping whose paths are the questions' keys (`steps: {clock: {reference-time: workstation}}`,
- * `token: {user-pin: …}`, `sign-off: {witness: …}` as the default signer of a role). Every key must
+ * `token: {user-pin: …}`, `sign-off: {witness: …}` as the default signer of a role,
+ * `custodians: {<name>: {file, medium, passphrase}}` for every step that asks a custodian). Every key must
  * be a question the script can ask; every value is a string. Secrets (PINs, passphrases) and
  * attestations (sign-offs, clock readings, confirmations: a person's word on the day) are accepted
  * only in rehearsals. {@link answeringIo} answers from the file and falls back to the terminal.
@@ -113,6 +114,13 @@ function lookup(answers: AnswersFile, key: AnswerKey): { value: string; line?: n
   if (direct !== undefined) return { ...direct, key };
   if (key.length === 4 && key[0] === 'steps' && key[2] === 'sign-off') {
     const fallback = ['sign-off', key[3]!];
+    const d = answers.values.get(JSON.stringify(fallback));
+    if (d !== undefined) return { ...d, key: fallback };
+  }
+  // A custodian's file, medium and passphrase may be given once for every step that asks.
+  const kind = key[key.length - 2];
+  if (key.length >= 3 && (kind === 'file' || kind === 'passphrase' || kind === 'medium')) {
+    const fallback = ['custodians', key[key.length - 1]!, kind];
     const d = answers.values.get(JSON.stringify(fallback));
     if (d !== undefined) return { ...d, key: fallback };
   }

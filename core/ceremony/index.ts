@@ -30,7 +30,9 @@ export {
 export { MAX_SCRIPT_BYTES, parseScript, scriptInvalid, validateScript, type ScriptValidation } from './script.ts';
 export { holders, MAX_SITE_BYTES, parseSite, rosterProblems, validateSite, type SiteValidation } from './site.ts';
 export { CEREMONY_MIGRATIONS, CeremonyState, type JournalEntry } from './state.ts';
-export type { CoSignerSource, TranscriptClosingRequest, TranscriptEntry, TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
+export { CA_DB, CEREMONY_CA_MIGRATIONS, openCaHome, type CaHome } from './ca-home.ts';
+export { activateWithQuorum, approveAtWorkstation, coSignersFromQuorum, loadCustodianFile } from './quorum-io.ts';
+export type { TranscriptClosingRequest, TranscriptEntry, TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
 export { fileTranscript, previousTranscript, type FileTranscriptOptions } from './transcript-file.ts';
 export type * from './types.ts';
 export { ACTIVATION_MODES, CEREMONY_TYPES } from './types.ts';

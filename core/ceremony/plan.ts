@@ -68,6 +68,20 @@ function questionsOf(script: CeremonyScript, steps: PlannedStep[], ponr: number,
   if (usesToken && script.quorum.activation === 'token-pin' && !qs.some((q) => q.key.join('.') === 'token.user-pin')) {
     qs.push({ key: ['token', 'user-pin'], secret: true, attestation: false, description: "the token's user PIN (token-pin activation)" });
   }
+  if (usesToken && script.quorum.activation === 'shares') {
+    qs.push(
+      { key: ['activation', 'custodians'], secret: false, attestation: false, description: 'custodians who open the token (comma-separated; at least M), whenever the token must be opened again (e.g. after a crash)' },
+      { key: ['activation', 'file', '*'], secret: false, attestation: false, description: "a custodian's file or medium folder, for opening the token" },
+      { key: ['activation', 'passphrase', '*'], secret: true, attestation: false, description: "a custodian's passphrase, for opening the token (rehearsals only)" },
+    );
+  }
+  if (qs.some((q) => q.key.length >= 2 && ['file', 'passphrase', 'medium'].includes(q.key[q.key.length - 2]!) && q.key[q.key.length - 1] === '*')) {
+    qs.push(
+      { key: ['custodians', '*', 'file'], secret: false, attestation: false, description: "a custodian's file or medium folder, for every step that asks for it" },
+      { key: ['custodians', '*', 'medium'], secret: false, attestation: false, description: "the folder of a custodian's medium (enrollment writes their file there)" },
+      { key: ['custodians', '*', 'passphrase'], secret: true, attestation: false, description: "a custodian's passphrase, for every step that asks for it (rehearsals only)" },
+    );
+  }
   // Deduplicate (an action may declare a shared key that the runner also needs).
   const seen = new Set<string>();
   return qs.filter((q) => {

@@ -18,7 +18,7 @@
  * PIN after login; destroy an object it did not create; run a live ceremony without a transcript.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { CoreError, formatProblems, isCoreError, type Problem } from '../errors.ts';
@@ -39,9 +39,12 @@ import { planCeremony, type CeremonyPlan } from './plan.ts';
 import { parseScript } from './script.ts';
 import { holders, parseSite, rosterProblems } from './site.ts';
 import { CeremonyState, SYSTEM, type InventoryItem, type JournalEntry } from './state.ts';
-import type { CoSignerSource, TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
+import type { TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
+import { openCaHome, type CaHome } from './ca-home.ts';
+import { activateWithQuorum, coSignersFromQuorum } from './quorum-io.ts';
 import { hsmSigner } from '../crypto/signer.ts';
 import type { CloseSigner, PreviousTranscript } from '../transcript/index.ts';
+import type { Roster } from '../quorum/index.ts';
 import { previousTranscript } from './transcript-file.ts';
 import type { CeremonyScript, JsonObject, SiteConfig } from './types.ts';
 
@@ -57,8 +60,6 @@ export interface RunnerEnvironment {
   openHsm?: (config: HsmConfig) => HsmModule;
   /** Opens the ceremony transcript; required for live ceremonies. */
   transcript?: TranscriptSinkFactory;
-  /** Supplies co-signers for the closing record (needed when the close step asks for any). */
-  coSigners?: CoSignerSource;
   /** Stops the run cleanly between steps. */
   signal?: AbortSignal;
   /** Rehearsal crash injection (`<step>:<phase>`, see ceremony/failpoints). */
@@ -194,18 +195,32 @@ class RunnerHsm implements HsmAccess {
   async login(): Promise<HsmSession> {
     const s = this.session();
     if (!s.loggedIn) {
-      const pin = this.#pin ?? (await this.#run.activationPin(s.token));
-      this.#pin = undefined;
-      try {
-        s.login(pin);
-      } finally {
-        pin.wipe();
+      if (this.#pin !== undefined) {
+        const pin = this.#pin;
+        this.#pin = undefined;
+        try {
+          s.login(pin);
+        } finally {
+          pin.wipe();
+        }
+        this.#run.state.record('token.login', { label: s.token.label, serial: s.token.serial, by: 'the PIN set earlier in this run' }, iso(this.#run.now()));
+      } else {
+        this.#activation = await this.#run.activate(s);
       }
-      this.#run.state.record('token.login', { label: s.token.label, serial: s.token.serial }, iso(this.#run.now()));
     }
     if (this.#run.state.inventory('initial') === undefined) this.#run.recordInventory('initial', s);
     return s;
   }
+
+  logout(): void {
+    if (this.#session?.loggedIn === true) this.#session.logout();
+  }
+
+  lastActivation(): JsonObject | undefined {
+    return this.#activation;
+  }
+
+  #activation: JsonObject | undefined;
 
   holdPin(pin: Secret): void {
     this.#pin?.wipe();
@@ -275,16 +290,50 @@ class Run {
     try {
       this.sink?.release();
     } finally {
-      this.hsm.close();
+      try {
+        this.hsm.close();
+      } finally {
+        this.#ca?.close();
+        this.#ca = undefined;
+      }
     }
   }
 
-  /** The token PIN through the script's activation mode. */
-  async activationPin(token: TokenInfo): Promise<Secret> {
-    if (this.plan.script.quorum.activation === 'token-pin') {
-      return this.io.askSecret({ kind: 'secret', key: ['token', 'user-pin'], prompt: `User PIN of token '${token.label}' (serial ${token.serial}): ` });
+  /** The CA folder's database, opened on first use. */
+  ca(): CaHome {
+    this.#ca ??= openCaHome(this.info.caHome);
+    return this.#ca;
+  }
+
+  #ca: CaHome | undefined;
+
+  /** The current quorum roster of the CA folder. */
+  roster(): Roster {
+    const roster = this.ca().currentRoster();
+    if (roster === undefined) {
+      throw new CoreError('ERR_CEREMONY_STATE_INVALID', `the CA folder ${this.info.caHome} has no quorum roster: the root ceremony's custodian enrollment has not completed there${this.info.rehearsal ? ' (rehearse the root ceremony first with the same site file)' : ''}`);
     }
-    throw new CoreError('ERR_NOT_IMPLEMENTED', "opening the token with 'shares' activation needs core/quorum (quorum activation), which is not part of this build");
+    return roster;
+  }
+
+  /** Opens the token through the script's activation mode and logs in; returns who opened it. */
+  async activate(session: HsmSession): Promise<JsonObject> {
+    if (this.plan.script.quorum.activation === 'token-pin') {
+      const pin = await this.io.askSecret({ kind: 'secret', key: ['token', 'user-pin'], prompt: `User PIN of token '${session.token.label}' (serial ${session.token.serial}): ` });
+      try {
+        session.login(pin);
+      } finally {
+        pin.wipe();
+      }
+      this.state.record('token.login', { label: session.token.label, serial: session.token.serial, by: 'token PIN' }, iso(this.now()));
+      return { by: 'token PIN' };
+    }
+    const roster = this.roster();
+    this.io.event({ type: 'display', message: `The token is opened by ${roster.threshold} of the ${roster.custodians.length} custodians (quorum ${roster.quorumId}).` });
+    const record = await activateWithQuorum(this.io, roster, session, ['activation']);
+    const data: JsonObject = { custodians: record.custodians, quorumId: record.quorumId, rosterSha256: record.rosterSha256, token: { label: session.token.label, serial: session.token.serial } };
+    this.state.record('quorum.activated', data, iso(this.now()));
+    return data;
   }
 
   recordInventory(phase: 'initial' | 'final' | 'after-abort', session: HsmSession): { items: InventoryItem[]; sha256: string } {
@@ -305,6 +354,8 @@ class Run {
     const state = this.state;
     const env = this.env;
     const clock = this.now;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the step context closes over this run
+    const run = this;
     const files: OutputFiles = {
       path: (name) => join(dir, checkOutputName(name)),
       exists: (name) => existsSync(join(dir, checkOutputName(name))),
@@ -346,6 +397,7 @@ class Run {
       recordedOutputs: () => state.outputs(),
       record: (type, data, who) => state.record(type, data, iso(clock()), who ?? SYSTEM, step.id),
       airGap: () => (env.airGap ?? probeAirGap)(),
+      ca: () => run.ca(),
     };
   }
 
@@ -378,20 +430,27 @@ class Run {
     };
   }
 
-  /** Moves planned outputs left by an interrupted attempt aside (never deletes them). */
+  /**
+   * Moves the files an interrupted attempt left aside (never deletes them): every file of the
+   * ceremony folder that is neither a fixed file nor a recorded output was written by the one step
+   * in progress, planned or not.
+   */
   quarantine(index: number): void {
     const step = this.plan.script.steps[index]!;
     const row = this.state.step(index);
+    const recorded = new Set(this.state.outputs().map((o) => o.name));
     const moved: string[] = [];
-    for (const name of this.plan.steps[index]!.plan.outputs) {
+    const folderName = `${step.id}-attempt-${row.attempt}`;
+    for (const name of readdirSync(this.info.dir)) {
+      if (RESERVED_NAMES.has(name) || recorded.has(name) || name.startsWith(`${CEREMONY_FILES.transcript}.`) || name.startsWith('.')) continue;
       const path = join(this.info.dir, name);
-      if (!existsSync(path)) continue;
-      const folder = join(this.info.dir, CEREMONY_FILES.incomplete, `${step.id}-attempt-${row.attempt}`);
+      if (!statSync(path).isFile()) continue;
+      const folder = join(this.info.dir, CEREMONY_FILES.incomplete, folderName);
       mkdirSync(folder, { recursive: true, mode: 0o700 });
       renameSync(path, join(folder, name));
       moved.push(name);
     }
-    if (moved.length > 0) this.state.record('step.outputs-set-aside', { files: moved, folder: join(CEREMONY_FILES.incomplete, `${step.id}-attempt-${row.attempt}`) }, iso(this.now()), SYSTEM, step.id);
+    if (moved.length > 0) this.state.record('step.outputs-set-aside', { files: moved, folder: join(CEREMONY_FILES.incomplete, folderName) }, iso(this.now()), SYSTEM, step.id);
   }
 
   /** Verifies every completed step (files and, through its action, the token). */
@@ -544,15 +603,17 @@ class Run {
     if (session !== undefined && keys.length === 1) {
       const key = keys[0]!;
       const curve = session.describeKeys().find((d) => d.class === 'private' && d.id === key.id)?.algorithm;
-      signers.push({ kind: 'transfer', name: `offline transfer key '${transferKeyLabel}'`, role: 'system', signer: hsmSigner(session, key, curve === 'EC P-384' ? 'ECDSA-SHA384' : 'ECDSA-SHA256') });
+      signers.push({ kind: 'transfer', name: transferKeyLabel, role: 'system', signer: hsmSigner(session, key, curve === 'EC P-384' ? 'ECDSA-SHA384' : 'ECDSA-SHA256') });
     } else if (outcome === 'completed') {
       throw new CoreError('ERR_HSM_OBJECT_NOT_FOUND', `the transcript is signed by the transfer key '${transferKeyLabel}', which is not on token '${this.hsm.selector().label}' (found ${keys.length})`);
     }
     if (coSigners > 0) {
-      if (this.env.coSigners === undefined) {
-        if (outcome === 'completed') throw new CoreError('ERR_NOT_IMPLEMENTED', `closing the transcript needs ${coSigners} co-signer(s) with approval keys (core/quorum), which this build cannot provide`);
-      } else {
-        signers.push(...(await this.env.coSigners({ ceremony: this.info, count: coSigners, outcome })));
+      const roster = this.ca().currentRoster();
+      if (roster !== undefined) {
+        this.io.event({ type: 'display', message: `${coSigners} custodian(s) co-sign the transcript with their approval keys.` });
+        signers.push(...(await coSignersFromQuorum(this.io, roster, coSigners, ['steps', this.plan.script.steps.at(-1)!.id])));
+      } else if (outcome === 'completed') {
+        throw new CoreError('ERR_CEREMONY_STATE_INVALID', `closing the transcript needs ${coSigners} co-signer(s), but the CA folder has no quorum roster`);
       }
     }
     const witnesses = signers.filter((x) => x.kind === 'witness').length;
@@ -613,12 +674,6 @@ function staticPreflight(plan: CeremonyPlan, site: SiteConfig, rehearsal: boolea
       `this build cannot run ${plan.script.source}: ${missing.length} step(s) need domains that are not part of it (nothing was started)`,
       missing.map((s) => ({ path: `steps.${s.step.index}.action`, message: `'${s.step.action}' (step '${s.step.id}') needs ${s.missing}` })),
     );
-  }
-  const close = plan.script.steps.at(-1)!.params as { 'co-signers'?: number };
-  if ((close['co-signers'] ?? 0) > 0 && env.coSigners === undefined) {
-    throw problemsError('ERR_NOT_IMPLEMENTED', `this build cannot close the transcript of ${plan.script.source} (nothing was started)`, [
-      { path: `steps.${plan.steps.length - 1}.params.co-signers`, message: `${close['co-signers'] ?? 0} co-signer(s) with approval keys are required, which needs core/quorum` },
-    ]);
   }
   const roster = rosterProblems(plan.script, site);
   if (roster.length > 0) throw problemsError('ERR_CEREMONY_ROLE_MISSING', `the site file ${site.source} does not provide the people ${plan.script.source} requires`, roster);

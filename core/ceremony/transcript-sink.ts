@@ -64,6 +64,3 @@ export interface TranscriptSink {
  * ceremony of the CA folder), which record 1 links to.
  */
 export type TranscriptSinkFactory = (ceremony: CeremonyInfo, who: { actor: string; role: string }, previous?: PreviousTranscript | null) => TranscriptSink;
-
-/** Supplies the co-signers of the closing record (custodians' approval keys, core/quorum). */
-export type CoSignerSource = (request: { ceremony: CeremonyInfo; count: number; outcome: 'completed' | 'aborted' }) => Promise<CloseSigner[]>;

@@ -35,9 +35,19 @@ export const close: ActionDefinition<Params> = {
   check(p, ctx) {
     const gen = ctx.steps.find((s) => s.action === 'generate-key' && (s.params as { label?: string }).label === p['transfer-key-label']);
     const alg = gen === undefined ? undefined : (gen.params as { algorithm?: string }).algorithm;
-    return alg !== undefined && !alg.startsWith('ec-') ? [{ path: 'params.transfer-key-label', message: `the transfer key '${p['transfer-key-label']}' must be an EC key (it is ${alg} in steps.${gen!.index})` }] : [];
+    const problems = alg !== undefined && !alg.startsWith('ec-') ? [{ path: 'params.transfer-key-label', message: `the transfer key '${p['transfer-key-label']}' must be an EC key (it is ${alg} in steps.${gen!.index})` }] : [];
+    if (p['co-signers'] > 0 && ctx.script.quorum.activation !== 'shares') problems.push({ path: 'params.co-signers', message: "co-signers are custodians with approval keys, which exist only with quorum.activation 'shares'" });
+    if (p['co-signers'] > ctx.script.quorum.n) problems.push({ path: 'params.co-signers', message: `${p['co-signers']} co-signers requested, but the quorum has only ${ctx.script.quorum.n} custodians` });
+    return problems;
   },
-  questions: () => [],
+  questions: (p, step) =>
+    p['co-signers'] > 0
+      ? [
+          { key: ['steps', step.id, 'co-signers'], secret: false, attestation: true, description: 'the custodians who co-sign the transcript (comma-separated)' },
+          { key: ['steps', step.id, 'file', '*'], secret: false, attestation: false, description: "a co-signer's custodian file or medium folder" },
+          { key: ['steps', step.id, 'passphrase', '*'], secret: true, attestation: false, description: "a co-signer's passphrase (rehearsals only)" },
+        ]
+      : [],
   async precondition(ctx) {
     const session = await ctx.hsm.login();
     const label = ctx.params['transfer-key-label'];

@@ -51,14 +51,6 @@ export function pem(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${(b64.match(/.{1,64}/gu) ?? []).join('\n')}\n-----END ${label}-----\n`;
 }
 
-/**
- * PEM text of an output; in rehearsals preceded by a line saying so (PEM readers, OpenSSL included,
- * ignore text before the BEGIN line), so a rehearsal artefact cannot pass for a production one.
- */
-export function pemOutput(rehearsal: boolean, label: string, der: Uint8Array): string {
-  return `${rehearsal ? 'REHEARSAL ARTEFACT: made on a throwaway SoftHSM token in a ceremony rehearsal; not for production use.\n' : ''}${pem(label, der)}`;
-}
-
 /** Availability of an action whose domain has not landed in this build. */
 export function missing(what: string): Availability {
   return { available: false, missing: what };

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { CoreError } from '../../errors.ts';
 import { describeSpec, KEY_SPEC_NAMES, parseKeySpec } from '../../hsm/index.ts';
 import type { HsmSession, KeyProtection, KeyRef } from '../../hsm/types.ts';
-import { groupedHex, keyLabel, outputName, pemOutput, sha256Hex } from './common.ts';
+import { groupedHex, keyLabel, outputName, pem, sha256Hex } from './common.ts';
 import type { ActionDefinition, CreatedObject, StepContext, StepOutcome } from './types.ts';
 
 const params = z.strictObject({
@@ -110,7 +110,7 @@ export const generateKey: ActionDefinition<Params> = {
       throw new CoreError('ERR_HSM_KEY_NOT_PROTECTED', `key '${ctx.params.label}' was generated without the required protection (${bad.join(', ')}); it was destroyed. This token is not fit for CA keys`);
     }
     const outcome = outcomeFor(ctx, session, pair.privateKey, pair.spki);
-    ctx.files.write(publicKeyFile(ctx.params), pemOutput(ctx.ceremony.rehearsal, 'PUBLIC KEY', pair.spki));
+    ctx.files.write(publicKeyFile(ctx.params), pem('PUBLIC KEY', pair.spki));
     const fp = String(outcome.result['spkiSha256']);
     ctx.record('key.generated', { label: ctx.params.label, algorithm: describeSpec(spec), keyId: pair.privateKey.id, spkiSha256: fp, token: { label: session.token.label, serial: session.token.serial } });
     ctx.io.event({
@@ -155,7 +155,7 @@ export const generateKey: ActionDefinition<Params> = {
     const spki = session.publicKeySpki(pubs[0]!);
     const outcome = outcomeFor(ctx, session, privs[0]!, spki);
     const file = publicKeyFile(ctx.params);
-    const expected = pemOutput(ctx.ceremony.rehearsal, 'PUBLIC KEY', spki);
+    const expected = pem('PUBLIC KEY', spki);
     if (ctx.files.exists(file)) {
       if (readFileSync(ctx.files.path(file), 'utf8') !== expected) {
         throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `${ctx.files.path(file)} does not hold the public key of '${label}' found on the token; move the file away and resume`);

@@ -19,7 +19,7 @@ import { custodianEnrollment } from './custodian-enrollment.ts';
 import { exportBundle } from './export-bundle.ts';
 import { generateKey } from './generate-key.ts';
 import { importBundle } from './import-bundle.ts';
-import { prepareCrl } from './prepare-crl.ts';
+import { prepareCrlAction as prepareCrl } from './prepare-crl.ts';
 import { quorumActivation } from './quorum-activation.ts';
 import { reviewCsr } from './review-csr.ts';
 import { revoke } from './revoke.ts';

@@ -1,15 +1,18 @@
 /**
  * @module ceremony/actions/revoke
- * Step action `revoke` (format defined; runs when core/pki is part of the build): records the
- * revocation of an intermediate issued by this root (serial typed on the day or taken from an
- * imported revocation request), after showing the certificate for confirmation. The next
- * `prepare-crl` includes it.
+ * Step action `revoke` (core/pki, core/ca): records the revocation of an intermediate issued by
+ * this CA's root, after showing the certificate and a typed confirmation; the next `prepare-crl`
+ * lists it. The serial is entered on the day; the reason comes from the script or is chosen.
  *
- * Must never: revoke a serial this root did not issue.
+ * Must never: revoke a serial this CA did not issue, a root, or twice (core/ca refuses each).
  */
 import { z } from 'zod';
 
-import { pendingAction, stepRef } from './common.ts';
+import { revokeCertificate, REVOCATION_REASONS } from '../../ca/index.ts';
+import { CoreError } from '../../errors.ts';
+import { stepRef } from './common.ts';
+import { ceremonyRef } from './pki-helpers.ts';
+import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 
 /** RFC 5280 §5.3.1 reason codes a root may give for an intermediate. */
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'] as const;
@@ -19,18 +22,68 @@ const params = z.strictObject({
   reason: z.enum(REASONS).optional(),
   request: stepRef.optional(),
 });
+type Params = z.infer<typeof params>;
+
+function outcomeOf(serial: string, reason: string, subject: string, revokedAt: string): StepOutcome {
+  return { result: { serial, reason, subject, revokedAt } };
+}
+
+function recordedByStep(ctx: StepContext<Params>): { serial: string; reason: string; revokedAt: string } | undefined {
+  const ca = ctx.ca();
+  for (const root of ca.pki.certificates({ role: 'root' })) {
+    const mine = ca.pki.revocations(root.spkiSha256).filter((r) => r.ceremony.id === ctx.ceremony.id && r.ceremony.step === ctx.step.id);
+    if (mine.length > 0) return { serial: mine[0]!.serial, reason: mine[0]!.reason, revokedAt: mine[0]!.revokedAt };
+  }
+  return undefined;
+}
 
 /** `revoke`. */
-export const revoke = pendingAction('revoke', 'core/pki (issue 3)', {
+export const revoke: ActionDefinition<Params> = {
   summary: 'record the revocation of an intermediate issued by this root, for the next CRL',
   ceremonyTypes: ['crl', 'intermediate'],
   params,
   pointOfNoReturn: false,
   hsm: 'none',
+  availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: p.request === undefined ? [] : [{ path: ['request'], step: p.request, actions: ['import-bundle'] }] }),
-  questions: (_p, step) => [
+  questions: (p, step) => [
     { key: ['steps', step.id, 'serial'], secret: false, attestation: false, description: 'serial number (hex) of the intermediate to revoke' },
-    { key: ['steps', step.id, 'reason'], secret: false, attestation: false, description: `RFC 5280 reason when the script gives none: ${REASONS.join(', ')}` },
+    ...(p.reason === undefined ? [{ key: ['steps', step.id, 'reason'], secret: false, attestation: false, description: `RFC 5280 reason: ${REASONS.join(', ')}` }] : []),
     { key: ['steps', step.id, 'confirm'], secret: false, attestation: true, description: "'REVOKE' to confirm after the certificate is shown" },
   ],
-});
+  precondition: async () => {},
+  async execute(ctx) {
+    const ca = ctx.ca();
+    const serialText = await ctx.io.ask({
+      kind: 'text',
+      key: ctx.key('serial'),
+      prompt: 'Serial number (hex) of the intermediate to revoke: ',
+      validate: (a) => {
+        const s = a.replace(/[:\s]/gu, '').toLowerCase();
+        const c = ca.pki.certificate(s);
+        if (c === undefined) return `no certificate with serial ${s} was issued by this CA (see 'neam-ca ca list')`;
+        if (c.role !== 'intermediate') return `serial ${s} is a ${c.role} certificate; only intermediates are revoked by the root`;
+        return undefined;
+      },
+    });
+    const serial = serialText.replace(/[:\s]/gu, '').toLowerCase();
+    const cert = ca.pki.certificate(serial)!;
+    ctx.io.event({ type: 'display', step: ctx.step.id, message: `Certificate to revoke:\n    subject ${cert.subject}\n    serial ${cert.serial}\n    valid ${cert.notBefore} to ${cert.notAfter}\n    SHA-256 ${cert.sha256}` });
+    const reason = ctx.params.reason ?? (await ctx.io.ask({ kind: 'choice', key: ctx.key('reason'), prompt: 'Reason: ', choices: [...REASONS] }));
+    await ctx.io.ask({ kind: 'confirm', key: ctx.key('confirm'), prompt: `Type REVOKE to revoke ${cert.subject} (${reason}): `, expect: 'REVOKE', attestation: true });
+    if (!(REVOCATION_REASONS as readonly string[]).includes(reason)) throw new CoreError('ERR_INPUT_INVALID', `unknown reason ${reason}`);
+    const rec = revokeCertificate(ca.pki, { serial, reason: reason as (typeof REASONS)[number], revokedAt: ctx.now(), ceremony: ceremonyRef(ctx), now: ctx.now() });
+    ctx.record('certificate.revoked', { serial, reason, subject: cert.subject, sha256: cert.sha256, revokedAt: rec.revokedAt });
+    return outcomeOf(serial, reason, cert.subject, rec.revokedAt);
+  },
+  async reconcile(ctx, record) {
+    const done = recordedByStep(ctx);
+    if (record.status !== 'started') {
+      if (done === undefined) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', 'the CA store does not hold the revocation this step recorded');
+      return { kind: 'verified' };
+    }
+    if (done === undefined) return { kind: 'redo', note: 'the revocation had not been recorded' };
+    const cert = ctx.ca().pki.certificate(done.serial);
+    return { kind: 'adopt', outcome: outcomeOf(done.serial, done.reason, cert?.subject ?? '', done.revokedAt), note: `the revocation of ${done.serial} was recorded before the interruption; adopted` };
+  },
+};

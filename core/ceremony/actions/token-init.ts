@@ -3,7 +3,9 @@
  * Step action `token-init`: initialises the ceremony's token (label from the site file) in a free
  * slot, sets its SO PIN and user PIN, and binds the ceremony to the new token's serial. With
  * `quorum.activation: token-pin` the PINs are typed (twice, without echo) at the workstation; with
- * `shares` the user PIN is the activation secret created by custodian enrollment, which nobody sees.
+ * `shares` only the security officer's PIN is typed: the user PIN is set to a random value nobody
+ * sees, replaced by custodian enrollment (the next step) with the activation secret split among
+ * the custodians. A crash in between never loses the token: the SO PIN re-runs the enrollment.
  * After a crash, a token that exists with the label was created by this step (the precondition
  * proved the label free): it is adopted once the PIN opens it.
  *
@@ -13,7 +15,9 @@ import { z } from 'zod';
 
 import { CoreError, isCoreError } from '../../errors.ts';
 import type { TokenInfo } from '../../hsm/types.ts';
-import type { Secret } from '../../util/secret.ts';
+import { randomBytes } from 'node:crypto';
+
+import { Secret } from '../../util/secret.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 
 const params = z.strictObject({});
@@ -53,13 +57,10 @@ export const tokenInit: ActionDefinition<Params> = {
   hsm: 'module',
   availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [], createsToken: true }),
-  questions: (_p, _step, script) =>
-    script.quorum.activation === 'token-pin'
-      ? [
-          { key: ['token', 'so-pin'], secret: true, attestation: false, description: 'the new security-officer PIN (token-pin activation)' },
-          { key: ['token', 'user-pin'], secret: true, attestation: false, description: 'the new user PIN; also used to log in again after a crash (token-pin activation)' },
-        ]
-      : [],
+  questions: (_p, _step, script) => [
+    { key: ['token', 'so-pin'], secret: true, attestation: false, description: "the new security officer's PIN (kept by the security officer; custodian enrollment needs it again)" },
+    ...(script.quorum.activation === 'token-pin' ? [{ key: ['token', 'user-pin'], secret: true, attestation: false, description: 'the new user PIN; also used to log in again after a crash (token-pin activation)' }] : []),
+  ],
   async precondition(ctx) {
     const label = ctx.hsm.selector().label;
     const tokens = ctx.hsm.module().tokens();
@@ -73,14 +74,13 @@ export const tokenInit: ActionDefinition<Params> = {
     }
   },
   async execute(ctx) {
-    if (ctx.script.quorum.activation !== 'token-pin') {
-      throw new CoreError('ERR_NOT_IMPLEMENTED', "token initialisation with 'shares' activation needs core/quorum (custodian enrollment), which is not part of this build");
-    }
     const label = ctx.hsm.selector().label;
     const so = await newPin(ctx, 'so');
     let user: Secret;
+    const shares = ctx.script.quorum.activation === 'shares';
     try {
-      user = await newPin(ctx, 'user');
+      // With shares the user PIN is replaced by the enrollment; until then nobody knows it.
+      user = shares ? Secret.fromBytes(Buffer.from(randomBytes(32).toString('base64url'))) : await newPin(ctx, 'user');
     } catch (e) {
       so.wipe();
       throw e;
@@ -95,7 +95,8 @@ export const tokenInit: ActionDefinition<Params> = {
     } finally {
       so.wipe();
     }
-    ctx.hsm.holdPin(user);
+    if (shares) user.wipe();
+    else ctx.hsm.holdPin(user);
     ctx.hsm.bindToken(token);
     ctx.io.event({ type: 'display', step: ctx.step.id, message: `Token '${token.label}' initialised: serial ${token.serial} (${token.manufacturer} ${token.model}). Record the serial in the site file for later ceremonies.`, data: { serial: token.serial } });
     return describe(token);
@@ -113,8 +114,20 @@ export const tokenInit: ActionDefinition<Params> = {
     if (found.length > 1) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `${found.length} tokens are labelled '${ctx.hsm.selector().label}'; cannot tell which one this ceremony initialised`);
     const token = found[0]!;
     ctx.hsm.bindToken(token);
-    if (ctx.script.quorum.activation !== 'token-pin') {
-      throw new CoreError('ERR_NOT_IMPLEMENTED', "adopting a token initialised with 'shares' activation needs core/quorum, which is not part of this build");
+    if (ctx.script.quorum.activation === 'shares') {
+      // The user PIN is set by the enrollment that follows; prove the SO PIN opens the token.
+      const so = await ctx.io.askSecret({ kind: 'secret', key: ['token', 'so-pin'], prompt: `Security-officer PIN of token '${token.label}': ` });
+      const session = ctx.hsm.session();
+      try {
+        session.login(so, 'so');
+        session.logout();
+      } catch (e) {
+        if (isCoreError(e, 'ERR_HSM_PIN_INCORRECT')) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `token '${token.label}' (serial ${token.serial}) exists but the SO PIN given does not open it, so it cannot be adopted. Resume with the SO PIN chosen before the interruption, or abort`, { cause: e });
+        throw e;
+      } finally {
+        so.wipe();
+      }
+      return { kind: 'adopt', outcome: describe(token), note: `token '${token.label}' (serial ${token.serial}) was initialised before the interruption and opens with the SO PIN; adopted` };
     }
     if (!token.userPinInitialized) {
       // C_InitToken finished but the user PIN was not set: finish it with the SO PIN.

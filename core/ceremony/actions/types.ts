@@ -15,6 +15,7 @@ import type { Problem } from '../../errors.ts';
 import type { HsmModule, HsmSession, TokenInfo, TokenSelector } from '../../hsm/types.ts';
 import type { Secret } from '../../util/secret.ts';
 import type { AirGapReport } from '../air-gap.ts';
+import type { CaHome } from '../ca-home.ts';
 import type { CeremonyIo } from '../io.ts';
 import type { CeremonyScript, CeremonyType, JsonObject, ScriptStep, SiteConfig } from '../types.ts';
 
@@ -122,8 +123,12 @@ export interface HsmAccess {
   selector(): TokenSelector;
   /** An open read-write session (logged in only after {@link HsmAccess.login}). */
   session(): HsmSession;
-  /** A logged-in session; obtains the PIN through the activation mode when not held. */
+  /** A logged-in session; opens the token through the activation mode (PIN or M custodians) when needed. */
   login(): Promise<HsmSession>;
+  /** Logs out (the next {@link HsmAccess.login} activates again). */
+  logout(): void;
+  /** Who opened the token last in this run (shares activation), for the record. */
+  lastActivation(): JsonObject | undefined;
   /** Keeps a just-set PIN for the rest of this run (wiped when the run ends). */
   holdPin(pin: Secret): void;
   /** Binds the ceremony to a token (after initialisation), recording its serial. */
@@ -152,6 +157,8 @@ export interface StepContext<P> {
   record(type: string, data: JsonObject, who?: { actor: string; role: string }): void;
   /** Probes the network interfaces. */
   airGap(): Promise<AirGapReport>;
+  /** The CA folder's database (PKI and quorum stores), opened on first use. */
+  ca(): CaHome;
 }
 
 /** The result of executing (or adopting) a step. */

@@ -135,9 +135,9 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: 'steps.4.action custodian-enrollment after token-init',
-    mutate: (s) => replace('activation: token-pin', 'activation: shares')(replace('  - id: close\n', '  - id: enroll\n    title: Enroll\n    action: custodian-enrollment\n  - id: close\n')(s)),
-    expect: [{ path: 'steps.4.action', message: 'custodian enrollment must come before token-init (step 2)' }],
+    name: 'steps.2.action custodian-enrollment before token-init',
+    mutate: (s) => replace('activation: token-pin', 'activation: shares')(replace('  - id: init-token\n', '  - id: enroll\n    title: Enroll\n    action: custodian-enrollment\n  - id: init-token\n')(s)),
+    expect: [{ path: 'steps.2.action', message: 'custodian enrollment sets the PIN of the token initialised by an earlier token-init step' }],
   },
   { name: 'alias', mutate: replace('  witness:\n    min: 2', '  witness: &w\n    min: 2\n  auditor: *w'), expect: [{ path: 'roles.witness', message: 'anchors (&w) are not allowed' }, { path: 'roles.auditor', message: 'aliases (*w) are not allowed' }] },
   { name: 'custom tag', mutate: replace('title: Base ceremony', 'title: !secret Base ceremony'), expect: [{ path: 'title', message: "the YAML tag '!secret' is not allowed", line: 4 }] },
@@ -233,8 +233,9 @@ describe('shipped ceremony scripts', () => {
     const s = parseScript(readFileSync(join(ROOT, 'ceremony-scripts', 'root.yaml')), 'root.yaml');
     const actions = s.steps.map((x) => x.action);
     for (const a of ['air-gap-check', 'clock-check', 'custodian-enrollment', 'token-init', 'generate-key', 'root-certificate', 'transfer-certificate', 'prepare-crl', 'collect-approvals', 'sign-crl', 'backup-public-artefacts', 'close']) expect(actions).toContain(a);
-    // Enrollment before token-init: the PIN exists in sealed shares before the token does.
-    expect(actions.indexOf('custodian-enrollment')).toBeLessThan(actions.indexOf('token-init'));
+    // Enrollment right after token-init: the SO PIN sets the user PIN to the split secret, and can
+    // do it again if the enrollment is interrupted.
+    expect(actions.indexOf('custodian-enrollment')).toBe(actions.indexOf('token-init') + 1);
     const keys = s.steps.filter((x) => x.action === 'generate-key').map((x) => x.params as { algorithm: string });
     expect(keys.map((k) => k.algorithm)).toEqual(['rsa-4096', 'ec-p256']);
     const plan = planCeremony(s);
