@@ -71,7 +71,7 @@ export function validateAnswers(input: string | Uint8Array, source: string, ques
       problems.push({ path: at, line, message: `is not a question this ceremony asks${hint}${near.length > 0 ? `; questions here: ${near.join(', ')}` : ''}` });
       continue;
     }
-    if (names !== undefined) {
+    if (names !== undefined && spec.wildcard !== 'name') {
       spec.key.forEach((s, i) => {
         if (s === '*' && !names.has(path[i]!)) problems.push({ path: at, line, message: `'${path[i]}' is not a participant named in the site file` });
       });

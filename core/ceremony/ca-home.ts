@@ -2,7 +2,8 @@
  * @module ceremony/ca-home
  * The CA folder's own database (`<CA folder>/ca.sqlite`), shared by every ceremony of that CA:
  * the PKI store (issued certificates, CRLs and their numbers, revocations; core/ca), the quorum
- * store (rosters, approval requests and approvals; core/quorum), and a few facts the root ceremony
+ * store (rosters, approval requests and approvals; core/quorum), the bundle state (our transfer
+ * identity, pinned peers, channels; core/bundle), and a few facts the root ceremony
  * establishes for later ones (which quorum opens the token). Rehearsals have their own CA folder,
  * hence their own database.
  *
@@ -10,6 +11,7 @@
  */
 import { join } from 'node:path';
 
+import { bundleState, type BundleState } from '../bundle/index.ts';
 import { openCaStore, type CaStore } from '../ca/index.ts';
 import { CoreError } from '../errors.ts';
 import { QuorumStore, type Roster } from '../quorum/index.ts';
@@ -47,6 +49,8 @@ export interface CaHome {
   readonly store: Store;
   readonly pki: CaStore;
   readonly quorum: QuorumStore;
+  /** Transfer identities, pinned peers and bundle channels (core/bundle). */
+  readonly bundle: BundleState;
   /** A recorded fact. */
   fact(key: CaFact): string | undefined;
   /** Records a fact (idempotent for the same value; a different value is refused). */
@@ -65,11 +69,13 @@ export function openCaHome(caHome: string): CaHome {
   try {
     const pki = openCaStore(store);
     const quorum = new QuorumStore(store);
+    const bundle = bundleState(store);
     const fact = (key: CaFact): string | undefined => (store.db.prepare('SELECT value FROM ceremony_ca_facts WHERE key = ?').get(key) as { value: string } | undefined)?.value;
     return {
       store,
       pki,
       quorum,
+      bundle,
       fact,
       setFact(key, value, ceremony, now) {
         const have = fact(key);

@@ -18,7 +18,7 @@ import { collectApprovals } from './collect-approvals.ts';
 import { custodianEnrollment } from './custodian-enrollment.ts';
 import { exportBundle } from './export-bundle.ts';
 import { generateKey } from './generate-key.ts';
-import { importBundle } from './import-bundle.ts';
+import { importBundleAction as importBundle } from './import-bundle.ts';
 import { prepareCrlAction as prepareCrl } from './prepare-crl.ts';
 import { quorumActivation } from './quorum-activation.ts';
 import { reviewCsr } from './review-csr.ts';

@@ -88,7 +88,7 @@ export const reviewCsr: ActionDefinition<Params> = {
   hsm: 'module',
   availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['request'], step: p.request, actions: ['import-bundle'] }] }),
-  questions: (_p, step) => [{ key: ['steps', step.id, 'decision', '*'], secret: false, attestation: true, description: "'accept' or 'reject' for each CSR (by its name in the request)" }],
+  questions: (_p, step) => [{ key: ['steps', step.id, 'decision', '*'], wildcard: 'name', secret: false, attestation: true, description: "'accept' or 'reject' for each CSR (by its name in the request)" }],
   async precondition(ctx) {
     const csrs = csrsOf(ctx, ctx.params.request);
     if (csrs.length === 0 || csrs.length > ctx.params['max-csrs']) throw new CoreError('ERR_CEREMONY_STEP_FAILED', `the request holds ${csrs.length} CSR(s); this script accepts 1 to ${ctx.params['max-csrs']}`);

@@ -13,9 +13,11 @@ import { z } from 'zod';
 
 import { prepareSelfSigned, signPrepared, type CertificateRecord } from '../../ca/index.ts';
 import { hsmSigner } from '../../crypto/signer.ts';
+import type { HsmSession, KeyRef } from '../../hsm/types.ts';
 import { CoreError } from '../../errors.ts';
-import { defaultProfile } from '../../pki/index.ts';
-import { outputName, stepRef, subjectSchema } from './common.ts';
+import { recordIdentity } from '../../bundle/index.ts';
+import { defaultProfile, parsePemOne } from '../../pki/index.ts';
+import { outputName, sha256Hex, stepRef, subjectSchema } from './common.ts';
 import { ceremonyRef, certificateProfileWith, certificateRecordData, certificatesOfStep, keyByLabel, showPrepared, subjectOf, writeOrAdopt } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 
@@ -35,6 +37,16 @@ function keyOf(ctx: StepContext<Params>): { label: string; spkiSha256: string } 
 
 function outcomeOf(ctx: StepContext<Params>, r: CertificateRecord, label: string): StepOutcome {
   return { result: { certificate: ctx.params.certificate, keyLabel: label, serial: r.serial, subject: r.subject, sha256: r.sha256, spkiSha256: r.spkiSha256, tbsSha256: r.tbsSha256, notBefore: r.notBefore, notAfter: r.notAfter } };
+}
+
+/** Records the certificate as this CA's transfer identity for bundles (once; idempotent). */
+function recordTransferIdentity(ctx: StepContext<Params>, der: Buffer, keyLabelText: string, key: KeyRef, session: HsmSession): void {
+  const state = ctx.ca().bundle;
+  const fingerprint = sha256Hex(der);
+  const current = state.currentIdentity();
+  if (current?.fingerprint === fingerprint) return;
+  recordIdentity(state, { name: ctx.params.subject['common-name'], certificate: der, fingerprint, key: { store: 'hsm', tokenLabel: session.token.label, tokenSerial: session.token.serial, keyLabel: keyLabelText, keyId: key.id }, signer: hsmSigner(session, key, 'ECDSA-SHA256') }, ctx.now());
+  ctx.record('bundle.identity', { fingerprint, name: ctx.params.subject['common-name'], keyLabel: keyLabelText });
 }
 
 /** `transfer-certificate`. */
@@ -67,6 +79,7 @@ export const transferCertificate: ActionDefinition<Params> = {
     showPrepared(ctx, 'Transfer certificate', prepared);
     const issued = signPrepared(prepared, hsmSigner(session, key, prepared.signatureAlgorithm), { store, ceremony: ceremonyRef(ctx), now: ctx.now(), expectTbsSha256: prepared.tbsSha256 });
     ctx.files.write(ctx.params.certificate, issued.pem);
+    recordTransferIdentity(ctx, issued.der, k.label, key, session);
     ctx.record('certificate.issued', certificateRecordData(issued.record));
     ctx.io.event({ type: 'display', step: ctx.step.id, message: `Transfer certificate issued and written to ${ctx.params.certificate}. Its SHA-256, which the online side pins (read aloud): ${issued.record.sha256}`, data: { sha256: issued.record.sha256 } });
     return outcomeOf(ctx, issued.record, k.label);
@@ -79,6 +92,9 @@ export const transferCertificate: ActionDefinition<Params> = {
     }
     if (mine.length === 0) return { kind: 'redo', note: 'the transfer certificate had not been signed and recorded' };
     writeOrAdopt(ctx, ctx.params.certificate, mine[0]!.pem, (p) => readFileSync(p, 'utf8'));
+    const session = await ctx.hsm.login();
+    const { key } = keyByLabel(session, keyOf(ctx).label, keyOf(ctx).spkiSha256);
+    recordTransferIdentity(ctx, parsePemOne(mine[0]!.pem, 'CERTIFICATE'), keyOf(ctx).label, key, session);
     return { kind: 'adopt', outcome: outcomeOf(ctx, mine[0]!, keyOf(ctx).label), note: `transfer certificate ${mine[0]!.sha256} was issued and recorded before the interruption; adopted` };
   },
 };

@@ -51,6 +51,8 @@ export interface QuestionSpec {
    * name in `['steps', 'enroll', 'passphrase', '*']`).
    */
   key: readonly string[];
+  /** What a `*` segment stands for: a participant's name (default), or any name (e.g. a CSR's). */
+  wildcard?: 'participant' | 'name';
   secret: boolean;
   attestation: boolean;
   description: string;
