@@ -1,7 +1,7 @@
 /**
  * @module ceremony/plan
  * The plan of a ceremony, derived purely from a validated script: for every step its outputs, key
- * labels, sign-offs, whether it touches the token, whether it is available in this build, and where
+ * labels, sign-offs, whether it touches the token, and where
  * the point of no return lies; plus every question the ceremony may ask (the keys an answers file
  * may hold). Reviewers read it (`neam-ca ceremony validate`), the runner follows it.
  *
@@ -19,8 +19,6 @@ export interface PlannedStep {
   summary: string;
   hsm: 'none' | 'module' | 'login';
   pointOfNoReturn: boolean;
-  /** Undefined when available; otherwise what is missing from this build. */
-  missing?: string;
 }
 
 /** The plan of a whole ceremony. */
@@ -41,9 +39,7 @@ export interface CeremonyPlan {
 export function planCeremony(script: CeremonyScript): CeremonyPlan {
   const steps = script.steps.map((step): PlannedStep => {
     const def = ACTIONS[step.action as ActionKind];
-    const p: PlannedStep = { step, plan: planOf(step), summary: def.summary, hsm: def.hsm, pointOfNoReturn: def.pointOfNoReturn };
-    if (!def.availability.available) p.missing = def.availability.missing;
-    return p;
+    return { step, plan: planOf(step), summary: def.summary, hsm: def.hsm, pointOfNoReturn: def.pointOfNoReturn };
   });
   const pointOfNoReturn = steps.findIndex((s) => s.pointOfNoReturn);
   const usesToken = steps.some((s) => s.hsm !== 'none');

@@ -665,16 +665,8 @@ function inventoryOf(session: HsmSession): InventoryItem[] {
     .sort((a, b) => (a.label + a.class + a.keyId).localeCompare(b.label + b.class + b.keyId));
 }
 
-/** Static checks before anything is created: availability, roster, site, failpoint. */
+/** Static checks before anything is created: roster, site, failpoint, transcript. */
 function staticPreflight(plan: CeremonyPlan, site: SiteConfig, rehearsal: boolean, env: RunnerEnvironment): void {
-  const missing = plan.steps.filter((s) => s.missing !== undefined);
-  if (missing.length > 0) {
-    throw problemsError(
-      'ERR_NOT_IMPLEMENTED',
-      `this build cannot run ${plan.script.source}: ${missing.length} step(s) need domains that are not part of it (nothing was started)`,
-      missing.map((s) => ({ path: `steps.${s.step.index}.action`, message: `'${s.step.action}' (step '${s.step.id}') needs ${s.missing}` })),
-    );
-  }
   const roster = rosterProblems(plan.script, site);
   if (roster.length > 0) throw problemsError('ERR_CEREMONY_ROLE_MISSING', `the site file ${site.source} does not provide the people ${plan.script.source} requires`, roster);
   if (!rehearsal) {
@@ -711,10 +703,18 @@ function tokenPreflight(plan: CeremonyPlan, module: HsmModule, selector: TokenSe
     throw e;
   }
   // Public objects are visible without logging in; labels are checked again after login by each step.
+  const missing: Problem[] = [];
   const session = module.openSession({ label: token.label, serial: token.serial }, { readWrite: false });
   try {
+    const created = new Set<string>();
     for (const s of plan.steps) {
+      for (const label of s.plan.usesKeyLabels ?? []) {
+        if (!created.has(label) && session.findKeys({ label, class: 'public' }).length === 0) {
+          missing.push({ path: `steps.${s.step.index}.params`, message: `step '${s.step.id}' uses the key '${label}', which token '${token.label}' (serial ${token.serial}) does not hold` });
+        }
+      }
       for (const label of s.plan.keyLabels) {
+        created.add(label);
         const found = session.findKeys({ label });
         if (found.length > 0) problems.push({ path: `steps.${s.step.index}.params.label`, message: `token '${token.label}' (serial ${token.serial}) already holds an object labelled '${label}'` });
       }
@@ -723,6 +723,7 @@ function tokenPreflight(plan: CeremonyPlan, module: HsmModule, selector: TokenSe
     session.close();
   }
   if (problems.length > 0) throw problemsError('ERR_CEREMONY_KEY_LABEL_EXISTS', 'planned key labels are already used on the token; existing keys are never replaced (nothing was started)', problems);
+  if (missing.length > 0) throw new CoreError('ERR_HSM_OBJECT_NOT_FOUND', `the token lacks keys the script uses (nothing was started):\n${formatProblems(missing)}`, { details: { problems: missing.map((p) => ({ ...p })) } });
 }
 
 /**

@@ -23,7 +23,6 @@ export const airGapCheck: ActionDefinition<z.infer<typeof params>> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [] }),
   questions: () => [],
   precondition: async () => {},

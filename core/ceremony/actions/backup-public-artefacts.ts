@@ -98,7 +98,6 @@ export const backupPublicArtefacts: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [] }),
   check(p, ctx) {
     const earlier = new Set(ctx.outputsBefore);

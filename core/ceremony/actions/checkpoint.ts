@@ -32,7 +32,6 @@ export const checkpoint: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [] }),
   check(p) {
     const names = (p.record ?? []).map((r) => r.name);

@@ -24,7 +24,6 @@ export const clockCheck: ActionDefinition<z.infer<typeof params>> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [] }),
   questions: (_p, step) => [
     { key: ['steps', step.id, 'reference-time'], secret: false, attestation: true, description: "the reference clock's UTC time (HH:MM:SS or YYYY-MM-DDTHH:MM:SSZ; in rehearsals also 'workstation', 'workstation+N', 'workstation-N' seconds)" },

@@ -30,7 +30,6 @@ export const close: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: [], usesKeyLabels: [p['transfer-key-label']] }),
   check(p, ctx) {
     const gen = ctx.steps.find((s) => s.action === 'generate-key' && (s.params as { label?: string }).label === p['transfer-key-label']);

@@ -50,7 +50,6 @@ export const collectApprovals: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['for'], step: p.for, actions: ['review-csr', 'prepare-crl'] }] }),
   check: (_p, ctx) => [...needsShares(ctx, 'collecting approvals'), ...custodiansAtLeast(ctx, 'm', 'collecting approvals')],
   questions: (_p, step) => [

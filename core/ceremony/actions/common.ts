@@ -1,8 +1,7 @@
 /**
  * @module ceremony/actions/common
  * Parameter building blocks shared by actions (output file names, key labels, references to
- * earlier steps, certificate subjects) and small helpers for actions whose domain is not part of
- * this build yet.
+ * earlier steps, certificate subjects) and small formatting helpers.
  *
  * Must never: accept an output name that leaves the ceremony folder.
  */
@@ -10,8 +9,6 @@ import { createHash } from 'node:crypto';
 
 import { z } from 'zod';
 
-import { CoreError } from '../../errors.ts';
-import type { ActionDefinition, Availability, ReconcileOutcome, StepContext, StepOutcome } from './types.ts';
 
 /** A plain file name inside the ceremony folder: no folders, no leading dot. */
 export const outputName = z
@@ -49,37 +46,4 @@ export function groupedHex(hex: string): string {
 export function pem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64');
   return `-----BEGIN ${label}-----\n${(b64.match(/.{1,64}/gu) ?? []).join('\n')}\n-----END ${label}-----\n`;
-}
-
-/** Availability of an action whose domain has not landed in this build. */
-export function missing(what: string): Availability {
-  return { available: false, missing: what };
-}
-
-/** Executor of an action whose domain is missing: refuses clearly (never reached after preflight). */
-export function notAvailable(kind: string, what: string): <P>(ctx: StepContext<P>) => Promise<StepOutcome> {
-  return () => Promise.reject(new CoreError('ERR_NOT_IMPLEMENTED', `the '${kind}' action needs ${what}, which is not part of this build`));
-}
-
-/** Reconcile of an action whose domain is missing. */
-export function notAvailableReconcile(kind: string, what: string): <P>(ctx: StepContext<P>) => Promise<ReconcileOutcome> {
-  return () => Promise.reject(new CoreError('ERR_NOT_IMPLEMENTED', `the '${kind}' action needs ${what}, which is not part of this build; this ceremony cannot be resumed with it`));
-}
-
-/** The parts of a definition an action whose domain has not landed still declares. */
-export type PendingDefinition<P> = Omit<ActionDefinition<P>, 'availability' | 'precondition' | 'execute' | 'reconcile'>;
-
-/**
- * Completes the definition of an action whose domain is not part of this build: its script format,
- * plan and checks are real (scripts validate and plans show it), while running it is refused before
- * the ceremony starts (preflight) and, defensively, by the executor.
- */
-export function pendingAction<P>(kind: string, what: string, def: PendingDefinition<P>): ActionDefinition<P> {
-  return {
-    ...def,
-    availability: missing(what),
-    precondition: () => Promise.reject(new CoreError('ERR_NOT_IMPLEMENTED', `the '${kind}' action needs ${what}, which is not part of this build`)),
-    execute: notAvailable(kind, what),
-    reconcile: notAvailableReconcile(kind, what),
-  };
 }

@@ -47,7 +47,6 @@ export const custodianEnrollment: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'module',
-  availability: { available: true },
   plan: (p) => ({ outputs: [p.roster], keyLabels: [], references: [] }),
   check(_p, ctx) {
     const problems = [...needsShares(ctx, 'custodian enrollment'), ...custodiansAtLeast(ctx, 'n', 'custodian enrollment')];

@@ -90,7 +90,6 @@ export const exportBundle: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({
     outputs: [fileName(p)],
     keyLabels: [],

@@ -86,7 +86,6 @@ export const generateKey: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({ outputs: [publicKeyFile(p)], keyLabels: [p.label], references: [] }),
   questions: () => [],
   async precondition(ctx) {

@@ -89,7 +89,6 @@ export const importBundleAction: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: (p) => ({ outputs: [copyName(p)], keyLabels: [], references: [] }),
   questions: (_p, step) => [
     { key: ['steps', step.id, 'bundle'], secret: false, attestation: false, description: 'path of the bundle file on the transfer medium' },

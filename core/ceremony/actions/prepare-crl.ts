@@ -48,7 +48,6 @@ export const prepareCrlAction: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: (p, step) => ({ outputs: [`${step.id}.prepared.json`, `${step.id}.request.json`], keyLabels: [], references: p.issuer === undefined ? [] : [{ path: ['issuer'], step: p.issuer, actions: ['root-certificate'] }] }),
   check: (p, ctx) => (ctx.script.type === 'root' && p.issuer === undefined ? [{ path: 'params.issuer', message: 'in a root ceremony, name the root-certificate step that issues the CRL' }] : []),
   questions: () => [],

@@ -22,7 +22,6 @@ export const quorumActivation: ActionDefinition<z.infer<typeof params>> = {
   params,
   pointOfNoReturn: false,
   hsm: 'login',
-  availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [] }),
   check: (_p, ctx) => [...needsShares(ctx, 'quorum activation'), ...custodiansAtLeast(ctx, 'm', 'quorum activation')],
   // The custodians answer the shared activation questions (activation.custodians, .file.*, .passphrase.*).

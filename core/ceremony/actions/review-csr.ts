@@ -86,7 +86,6 @@ export const reviewCsr: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'module',
-  availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['request'], step: p.request, actions: ['import-bundle'] }] }),
   questions: (_p, step) => [{ key: ['steps', step.id, 'decision', '*'], wildcard: 'name', secret: false, attestation: true, description: "'accept' or 'reject' for each CSR (by its name in the request)" }],
   async precondition(ctx) {

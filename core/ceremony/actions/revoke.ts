@@ -44,7 +44,6 @@ export const revoke: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: p.request === undefined ? [] : [{ path: ['request'], step: p.request, actions: ['import-bundle'] }] }),
   questions: (p, step) => [
     { key: ['steps', step.id, 'serial'], secret: false, attestation: false, description: 'serial number (hex) of the intermediate to revoke' },

@@ -48,7 +48,6 @@ export const rootCertificate: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({ outputs: [p.certificate], keyLabels: [], references: [{ path: ['key'], step: p.key, actions: ['generate-key'] }] }),
   questions: () => [],
   async precondition(ctx) {

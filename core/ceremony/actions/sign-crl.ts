@@ -62,7 +62,6 @@ export const signCrl: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({ outputs: [p.crl], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }], ...(p['root-key-label'] === undefined ? {} : { usesKeyLabels: [p['root-key-label']] }) }),
   check: (p, ctx) => (ctx.script.type !== 'root' && p['root-key-label'] === undefined ? [{ path: 'params.root-key-label', message: 'outside a root ceremony, name the root key by its label' }] : []),
   questions: () => [],

@@ -76,7 +76,6 @@ export const signIntermediate: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: true,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }], usesKeyLabels: [p['root-key-label']] }),
   questions: () => [],
   async precondition(ctx) {

@@ -55,7 +55,6 @@ export const tokenInit: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'module',
-  availability: { available: true },
   plan: () => ({ outputs: [], keyLabels: [], references: [], createsToken: true }),
   questions: (_p, _step, script) => [
     { key: ['token', 'so-pin'], secret: true, attestation: false, description: "the new security officer's PIN (kept by the security officer; custodian enrollment needs it again)" },

@@ -56,7 +56,6 @@ export const transferCertificate: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'login',
-  availability: { available: true },
   plan: (p) => ({ outputs: [p.certificate], keyLabels: [], references: [{ path: ['key'], step: p.key, actions: ['generate-key'] }] }),
   check(p, ctx) {
     const gen = ctx.steps.find((s) => s.id === p.key);

@@ -189,9 +189,6 @@ export type ReconcileOutcome =
   /** A completed step is still consistent with the token and files. */
   | { kind: 'verified'; note?: string };
 
-/** Whether the action can run in this build. */
-export type Availability = { available: true } | { available: false; missing: string };
-
 /** One action kind. */
 export interface ActionDefinition<P> {
   /** One line for the docs and the plan. */
@@ -204,8 +201,6 @@ export interface ActionDefinition<P> {
   pointOfNoReturn: boolean;
   /** HSM access the action needs: a present token, a logged-in session, or nothing. */
   hsm: 'none' | 'module' | 'login';
-  /** Whether the domains this action calls are part of this build. */
-  availability: Availability;
   /** Pure: outputs, key labels and references. */
   plan(params: P, step: ScriptStep): ActionPlan;
   /** Pure script-level checks (paths relative to the step, e.g. `params.key`). */

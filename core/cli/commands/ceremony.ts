@@ -162,14 +162,13 @@ function renderPlan(plan: CeremonyPlan): string {
     `point of no return: ${plan.pointOfNoReturn === -1 ? 'none' : `step ${plan.pointOfNoReturn + 1} '${plan.steps[plan.pointOfNoReturn]!.step.id}'`}`,
     '',
     table(
-      ['#', 'STEP', 'ACTION', 'SIGN-OFF', 'CREATES', 'AVAILABLE'],
+      ['#', 'STEP', 'ACTION', 'SIGN-OFF', 'CREATES'],
       plan.steps.map((p, i) => [
         String(i + 1),
         `${p.step.id}${p.pointOfNoReturn ? ' (PONR)' : ''}`,
         p.step.action,
         p.step.signOff.join(', ') || '-',
         [...p.plan.keyLabels.map((l) => `key ${l}`), ...p.plan.outputs].join(', ') || '-',
-        p.missing === undefined ? 'yes' : `no: needs ${p.missing}`,
       ]),
     ),
   ].join('\n');
@@ -221,7 +220,7 @@ const validate: Command = {
       quorum: v.script.quorum,
       roles: v.script.roles,
       pointOfNoReturn: plan.pointOfNoReturn === -1 ? null : plan.steps[plan.pointOfNoReturn]!.step.id,
-      steps: plan.steps.map((p) => ({ id: p.step.id, action: p.step.action, signOff: p.step.signOff, outputs: p.plan.outputs, keyLabels: p.plan.keyLabels, pointOfNoReturn: p.pointOfNoReturn, available: p.missing === undefined, missing: p.missing ?? null })),
+      steps: plan.steps.map((p) => ({ id: p.step.id, action: p.step.action, signOff: p.step.signOff, outputs: p.plan.outputs, keyLabels: p.plan.keyLabels, pointOfNoReturn: p.pointOfNoReturn })),
       questions: plan.questions.map((q) => ({ key: keyText(q.key), secret: q.secret, attestation: q.attestation, description: q.description })),
       problems,
     };

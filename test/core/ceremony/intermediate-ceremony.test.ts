@@ -7,7 +7,8 @@
  * certificate passes `openssl verify -x509_strict` (and GnuTLS), the bundle passes
  * `openssl cms -verify`, the transcripts of both ceremonies verify as one chain and name the record
  * when a byte is flipped, a line deleted or two lines swapped, and the printable report opens in
- * Chromium (screenshot in test-artifacts/ceremony/). A second test kills the runner right after
+ * Chromium (screenshot in test-artifacts/ceremony/). crl.yaml then revokes one intermediate (OpenSSL
+ * refuses it with the new CRL; the online side imports the crl bundle). A second test kills the runner right after
  * the intermediates were signed: resume never signs them again.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,7 +67,7 @@ describe('root.yaml then intermediate.yaml rehearsal (3-of-5, SoftHSM, unattende
     fx = undefined;
   });
 
-  it('issues intermediates that OpenSSL and GnuTLS accept, a bundle the online side imports, and one verifiable transcript chain', async () => {
+  it('issues intermediates that OpenSSL and GnuTLS accept, a bundle the online side imports, a revocation through crl.yaml, and one verifiable transcript chain', async () => {
     fx = makeRootFixture();
     const r = rootThenRequest(fx);
     online = r.online;
@@ -131,6 +132,37 @@ describe('root.yaml then intermediate.yaml rehearsal (3-of-5, SoftHSM, unattende
     const swapped = [...lines];
     [swapped[30], swapped[31]] = [swapped[31]!, swapped[30]!];
     expect(verifyTampered(`${swapped.join('\n')}\n`)).toMatch(/ERR_TRANSCRIPT_RECORD_REORDERED.*record 31\b/su);
+
+    // crl.yaml revokes the first intermediate; the online side imports the CRL bundle and
+    // OpenSSL then refuses the revoked intermediate.
+    const ca = openCaHome(join(fx.caDir, 'rehearsal'));
+    let serial: string;
+    try {
+      serial = ca.pki.certificates({ role: 'intermediate' }).find((c) => c.subject.includes('int-2027q1'))!.serial;
+    } finally {
+      ca.close();
+    }
+    const crlAnswers = join(fx.root, 'crl-answers.yaml');
+    writeFileSync(
+      crlAnswers,
+      readFileSync(answers, 'utf8')
+        .replace(/^steps:\n[\s\S]*$/mu, '')
+        .concat(
+          `steps:\n  clock:\n    reference-time: workstation\n  revoke:\n    serial: "${serial}"\n    confirm: REVOKE\n  crl-approve:\n    approvers: Carol Custodian, Dave Custodian, Erin Custodian\n    decision:\n      Carol Custodian: approve\n      Dave Custodian: approve\n      Erin Custodian: approve\n  crl-sign:\n    confirm-point-of-no-return: "YES"\n  close:\n    co-signers: Dave Custodian, Frank Custodian\n`,
+        ),
+    );
+    const crlRun = cli(['ceremony', 'run', join(REPO, 'ceremony-scripts/crl.yaml'), '--site', fx.sitePath, '--rehearsal', '--answers', crlAnswers]);
+    expect(crlRun.code, crlRun.stderr.slice(-4000)).toBe(0);
+    const crlDir = ceremonyFolder(fx, 'crl');
+    const newCrl = join(crlDir, 'root.crl');
+    expect(runOk('openssl', ['crl', '-in', newCrl, '-CAfile', rootPem, '-noout', '-verify', '-crlnumber'])).toContain('crlNumber=0x03');
+    const revoked = run('openssl', ['verify', '-x509_strict', '-crl_check', '-CRLfile', newCrl, '-CAfile', rootPem, join(dir, 'intermediate-int-2027q1.pem')]);
+    expect(revoked.status).not.toBe(0);
+    expect(revoked.stdout + revoked.stderr).toContain('certificate revoked');
+    expect(online.importBundle(join(crlDir, 'crl.neambundle'))).toEqual({ alreadyImported: false, kind: 'crl' });
+    const t3 = join(crlDir, 'transcript.jsonl');
+    const all = cli(['transcript', 'verify', t1, t2, t3, '--genesis']);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
 
     // The printable report of the intermediate ceremony opens in Chromium (screenshot kept).
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -11,7 +11,8 @@ import { isCoreError } from '../../../core/errors.ts';
 import { openHsm } from '../../../core/hsm/index.ts';
 import { Secret } from '../../../core/util/secret.ts';
 import { runOk } from '../../helpers/tools.ts';
-import { env, FIXTURE_USER_PIN, FIXTURES, fileIo, makeFixture, onlyCeremony, startOptions, tokenObjects, type CeremonyFixture } from './fixture.ts';
+import { env, FIXTURE_USER_PIN, FIXTURES, fileIo, makeFixture, onlyCeremony, REPO, startOptions, tokenObjects, type CeremonyFixture } from './fixture.ts';
+import { makeRootFixture } from './root-fixture.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -144,15 +145,18 @@ describe('ceremony runner on SoftHSM (rehearsal)', () => {
     expect(existsSync(join(fx.caDir, 'rehearsal', 'ceremonies'))).toBe(false);
   });
 
-  it('refuses a script whose steps need domains missing from this build, before touching anything', async () => {
-    fx = makeFixture();
-    const rootScript = join(FIXTURES, '../../../ceremony-scripts/intermediate.yaml');
-    const opts = { ...startOptions(fx, 'keygen-token-pin.yaml'), scriptBytes: readFileSync(rootScript), scriptSource: rootScript };
-    const io = fileIo('version: 1\n', 'inline', { scriptPath: rootScript }, true, []);
-    const err = await rejects(startCeremony(opts, env(io)));
-    expect(err.code).toBe('ERR_NOT_IMPLEMENTED');
-    expect(err.message).toContain("'import-bundle' (step 'import-request') needs core/bundle");
-    expect(existsSync(fx.caDir)).toBe(false);
+  it('refuses an intermediate rehearsal before any root ceremony, naming what to do, before creating anything', async () => {
+    const rf = makeRootFixture();
+    try {
+      const script = join(REPO, 'ceremony-scripts/intermediate.yaml');
+      const opts = { scriptBytes: readFileSync(script), scriptSource: script, siteBytes: readFileSync(rf.sitePath), siteSource: rf.sitePath, siteBaseDir: rf.root, rehearsal: true };
+      const err = await rejects(startCeremony(opts, env(fileIo('version: 1\n', 'inline', { scriptPath: script }, true, []))));
+      expect(err.code).toBe('ERR_HSM_TOKEN_NOT_PRESENT');
+      expect(err.message).toContain('rehearse the root ceremony first with the same site file');
+      expect(existsSync(join(rf.caDir, 'rehearsal', 'ceremonies'))).toBe(false);
+    } finally {
+      rf.cleanup();
+    }
   });
 
   it('refuses a roster that does not provide the minimum number of a role', async () => {
