@@ -13,7 +13,8 @@
  */
 import { z } from 'zod';
 
-import { formatFingerprint, importBundle, enrollPeer, intermediateRequestIndex, DEFAULT_LIMITS, INDEX_PATH } from '../../bundle/index.ts';
+import { formatFingerprint, importBundle, enrollPeer, intermediateRequestIndex, revocationRequestIndex, DEFAULT_LIMITS, INDEX_PATH } from '../../bundle/index.ts';
+import { parseCertificate } from '../../pki/index.ts';
 import { CoreError } from '../../errors.ts';
 import { readLimited } from '../files.ts';
 import type { JsonObject } from '../types.ts';
@@ -76,6 +77,18 @@ async function run(ctx: StepContext<Params>): Promise<StepOutcome> {
       if (ctx.files.exists(name)) ctx.files.adopt(name);
       else ctx.files.write(name, data);
       return { name: r.name, csr: name, notBefore: r.notBefore, notAfter: r.notAfter };
+    });
+  }
+  if (ctx.params.kind === 'revocation-request') {
+    const index = revocationRequestIndex.parse(JSON.parse(String(files.get(INDEX_PATH) ?? '{}')));
+    result['revocations'] = index.revocations.map((r, i) => {
+      const data = files.get(r.certificate);
+      if (data === undefined) throw new CoreError('ERR_BUNDLE_FILE_MISSING', `the bundle lists ${r.certificate} but it is not recorded`);
+      const name = `${ctx.step.id}-${i + 1}.pem`;
+      if (ctx.files.exists(name)) ctx.files.adopt(name);
+      else ctx.files.write(name, data);
+      const info = parseCertificate(data.toString('utf8'));
+      return { certificate: name, serial: info.serial, sha256: info.sha256, reason: r.reason, ...(r.invalidityDate === undefined ? {} : { invalidityDate: r.invalidityDate }), ...(r.comment === undefined ? {} : { comment: r.comment }) };
     });
   }
   ctx.record('bundle.imported', { kind: imported.manifest.kind, peer: imported.peer, sequence: imported.manifest.sequence, manifestSha256: imported.manifestSha256, fileSha256: fileSha, alreadyImported: imported.alreadyImported });

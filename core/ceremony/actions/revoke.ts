@@ -1,8 +1,10 @@
 /**
  * @module ceremony/actions/revoke
- * Step action `revoke` (core/pki, core/ca): records the revocation of an intermediate issued by
- * this CA's root, after showing the certificate and a typed confirmation; the next `prepare-crl`
- * lists it. The serial is entered on the day; the reason comes from the script or is chosen.
+ * Step action `revoke` (core/pki, core/ca): records the revocation of intermediates issued by this
+ * CA's root, after showing each certificate and a typed confirmation; the next `prepare-crl` lists
+ * them. Either the certificates come from an imported `revocation-request` bundle (each must be one
+ * this CA issued, byte for byte), or one serial is entered on the day with the reason from the
+ * script or chosen.
  *
  * Must never: revoke a serial this CA did not issue, a root, or twice (core/ca refuses each).
  */
@@ -13,6 +15,7 @@ import { CoreError } from '../../errors.ts';
 import { stepRef } from './common.ts';
 import { ceremonyRef } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
+import type { JsonObject } from '../types.ts';
 
 /** RFC 5280 §5.3.1 reason codes a root may give for an intermediate. */
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'] as const;
@@ -26,6 +29,30 @@ type Params = z.infer<typeof params>;
 
 function outcomeOf(serial: string, reason: string, subject: string, revokedAt: string): StepOutcome {
   return { result: { serial, reason, subject, revokedAt } };
+}
+
+/** Revokes what an imported revocation-request asks, after checking each certificate is ours. */
+async function fromRequest(ctx: StepContext<Params>, step: string): Promise<StepOutcome> {
+  const ca = ctx.ca();
+  const list = ctx.resultOf(step)?.['revocations'];
+  if (!Array.isArray(list) || list.length === 0) throw new CoreError('ERR_CEREMONY_STEP_OUT_OF_ORDER', `step '${step}' has not imported a revocation request`);
+  const done: JsonObject[] = [];
+  for (const [i, raw] of (list as JsonObject[]).entries()) {
+    const cert = ca.pki.certificateBySha256(String(raw['sha256']));
+    if (cert === undefined || cert.role !== 'intermediate') throw new CoreError('ERR_PKI_NOT_REVOCABLE', `the request asks to revoke ${String(raw['certificate'])} (serial ${String(raw['serial'])}), which is not an intermediate this CA issued; nothing was revoked`);
+    if (ca.pki.revocation(cert.serial) !== undefined) {
+      done.push({ serial: cert.serial, reason: String(raw['reason']), subject: cert.subject, already: true });
+      continue;
+    }
+    const reason = String(raw['reason']);
+    if (!(REVOCATION_REASONS as readonly string[]).includes(reason)) throw new CoreError('ERR_INPUT_INVALID', `the request gives the reason '${reason}', which a root does not use for an intermediate`);
+    ctx.io.event({ type: 'display', step: ctx.step.id, message: `Revocation requested (${reason}${typeof raw['comment'] === 'string' ? `: ${raw['comment']}` : ''}):\n    subject ${cert.subject}\n    serial ${cert.serial}\n    SHA-256 ${cert.sha256}` });
+    await ctx.io.ask({ kind: 'confirm', key: ctx.key('confirm', String(i + 1)), prompt: `Type REVOKE to revoke ${cert.subject} (${reason}): `, expect: 'REVOKE', attestation: true });
+    const rec = revokeCertificate(ca.pki, { serial: cert.serial, reason: reason as (typeof REASONS)[number], revokedAt: ctx.now(), ...(typeof raw['invalidityDate'] === 'string' ? { invalidityDate: new Date(raw['invalidityDate']) } : {}), ceremony: ceremonyRef(ctx), now: ctx.now() });
+    ctx.record('certificate.revoked', { serial: cert.serial, reason, subject: cert.subject, sha256: cert.sha256, revokedAt: rec.revokedAt, requestedBy: step });
+    done.push({ serial: cert.serial, reason, subject: cert.subject, revokedAt: rec.revokedAt });
+  }
+  return { result: { revocations: done } };
 }
 
 function recordedByStep(ctx: StepContext<Params>): { serial: string; reason: string; revokedAt: string } | undefined {
@@ -45,13 +72,22 @@ export const revoke: ActionDefinition<Params> = {
   pointOfNoReturn: false,
   hsm: 'none',
   plan: (p) => ({ outputs: [], keyLabels: [], references: p.request === undefined ? [] : [{ path: ['request'], step: p.request, actions: ['import-bundle'] }] }),
-  questions: (p, step) => [
-    { key: ['steps', step.id, 'serial'], secret: false, attestation: false, description: 'serial number (hex) of the intermediate to revoke' },
-    ...(p.reason === undefined ? [{ key: ['steps', step.id, 'reason'], secret: false, attestation: false, description: `RFC 5280 reason: ${REASONS.join(', ')}` }] : []),
-    { key: ['steps', step.id, 'confirm'], secret: false, attestation: true, description: "'REVOKE' to confirm after the certificate is shown" },
-  ],
+  check: (p, ctx) => {
+    if (p.request === undefined) return [];
+    const kind = (ctx.steps.find((s) => s.id === p.request)?.params as { kind?: string } | undefined)?.kind;
+    return [...(kind !== undefined && kind !== 'revocation-request' ? [{ path: 'params.request', message: `step '${p.request}' imports a ${kind} bundle, not a revocation-request` }] : []), ...(p.reason !== undefined ? [{ path: 'params.reason', message: 'the reasons come from the revocation request; remove reason or request' }] : [])];
+  },
+  questions: (p, step) =>
+    p.request !== undefined
+      ? [{ key: ['steps', step.id, 'confirm', '*'], wildcard: 'name', secret: false, attestation: true, description: "'REVOKE' to confirm each requested revocation (by its position, 1-based)" }]
+      : [
+          { key: ['steps', step.id, 'serial'], secret: false, attestation: false, description: 'serial number (hex) of the intermediate to revoke' },
+          ...(p.reason === undefined ? [{ key: ['steps', step.id, 'reason'], secret: false, attestation: false, description: `RFC 5280 reason: ${REASONS.join(', ')}` }] : []),
+          { key: ['steps', step.id, 'confirm'], secret: false, attestation: true, description: "'REVOKE' to confirm after the certificate is shown" },
+        ],
   precondition: async () => {},
   async execute(ctx) {
+    if (ctx.params.request !== undefined) return fromRequest(ctx, ctx.params.request);
     const ca = ctx.ca();
     const serialText = await ctx.io.ask({
       kind: 'text',
@@ -76,6 +112,8 @@ export const revoke: ActionDefinition<Params> = {
     return outcomeOf(serial, reason, cert.subject, rec.revokedAt);
   },
   async reconcile(ctx, record) {
+    // From a request, revoking again skips what is already revoked.
+    if (ctx.params.request !== undefined) return record.status === 'started' ? { kind: 'redo', note: 'the requested revocations are recorded again (those already recorded are kept)' } : { kind: 'verified' };
     const done = recordedByStep(ctx);
     if (record.status !== 'started') {
       if (done === undefined) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', 'the CA store does not hold the revocation this step recorded');

@@ -208,5 +208,25 @@ describe('root.yaml then intermediate.yaml rehearsal (3-of-5, SoftHSM, unattende
     expect(runOk('openssl', ['verify', '-x509_strict', '-purpose', 'any', '-CAfile', join(r.rootDir, 'root.pem'), join(dir, 'intermediate-int-2027q1.pem')])).toContain(': OK');
     expect(verifyTranscriptFile(join(dir, 'transcript.jsonl')).ok).toBe(true);
     expect(online.importBundle(join(dir, 'intermediate-issuance.neambundle')).kind).toBe('intermediate-issuance');
+
+    // The online side then asks, in a revocation-request bundle, to revoke the second intermediate.
+    const q2 = readFileSync(join(dir, 'intermediate-int-2027q2.pem'), 'utf8');
+    const request = online.revocationBundle(q2, 'superseded');
+    const revAnswers = join(fx.root, 'revocation-answers.yaml');
+    writeFileSync(
+      revAnswers,
+      readFileSync(answers, 'utf8')
+        .replace(/^steps:\n[\s\S]*$/mu, '')
+        .concat(
+          `steps:\n  clock:\n    reference-time: workstation\n  import-request:\n    bundle: "${request}"\n  revoke:\n    confirm:\n      "1": REVOKE\n  crl-approve:\n    approvers: Carol Custodian, Dave Custodian, Erin Custodian\n    decision:\n      Carol Custodian: approve\n      Dave Custodian: approve\n      Erin Custodian: approve\n  crl-sign:\n    confirm-point-of-no-return: "YES"\n  close:\n    co-signers: Grace Custodian\n`,
+        ),
+    );
+    const rev = cli(['ceremony', 'run', join(REPO, 'test/fixtures/ceremonies/crl-from-request.yaml'), '--site', fx.sitePath, '--rehearsal', '--answers', revAnswers]);
+    expect(rev.code, rev.stderr.slice(-4000) + rev.stdout.slice(-2000)).toBe(0);
+    const revDir = ceremonyFolder(fx, 'crl-request');
+    const in40days = String(Math.floor(Date.now() / 1000) + 40 * 86_400);
+    const refused = run('openssl', ['verify', '-x509_strict', '-attime', in40days, '-crl_check', '-CRLfile', join(revDir, 'root.crl'), '-CAfile', join(r.rootDir, 'root.pem'), join(dir, 'intermediate-int-2027q2.pem')]);
+    expect(refused.stdout + refused.stderr).toContain('certificate revoked');
+    expect(online.importBundle(join(revDir, 'crl.neambundle')).kind).toBe('crl');
   });
 });

@@ -59,6 +59,8 @@ export interface OnlineSide {
   fingerprint: string;
   /** Writes an intermediate-request bundle for `names`; returns its path. */
   requestBundle(names: Array<{ name: string; startsInDays: number; key: 'rsa-2048' | 'ec-p256' }>): string;
+  /** Writes a revocation-request bundle asking to revoke `certificatePem`; returns its path. */
+  revocationBundle(certificatePem: string, reason: 'keyCompromise' | 'superseded'): string;
   /** Imports a bundle from the offline side (throws when it does not verify). */
   importBundle(path: string): { alreadyImported: boolean; kind: string };
   close(): void;
@@ -99,6 +101,15 @@ export function onlineSide(fx: RootFixture, rootCeremonyDir: string): OnlineSide
       files.push({ path: 'payload/index.json', data: Buffer.from(JSON.stringify({ requests })) });
       const out = join(dir, `request-${++n}.neambundle`);
       createBundle(state, { kind: 'intermediate-request', to: 'offline-root', files, signer: generated.signer, now: new Date(), write: (b) => writeFileSync(out, b.bytes, { flag: 'wx' }) });
+      return out;
+    },
+    revocationBundle(certificatePem, reason) {
+      const files: PayloadFile[] = [
+        { path: 'payload/revoke/1.pem', data: Buffer.from(certificatePem) },
+        { path: 'payload/index.json', data: Buffer.from(JSON.stringify({ revocations: [{ certificate: 'payload/revoke/1.pem', reason, comment: 'test revocation' }] })) },
+      ];
+      const out = join(dir, `revocation-${++n}.neambundle`);
+      createBundle(state, { kind: 'revocation-request', to: 'offline-root', files, signer: generated.signer, now: new Date(), write: (b) => writeFileSync(out, b.bytes, { flag: 'wx' }) });
       return out;
     },
     importBundle(path) {
