@@ -59,6 +59,14 @@ describe('site files', () => {
     });
   }
 
+  it('refuses oversized, binary and truncated site files without throwing', () => {
+    const big = validateSite(`${SITE}# ${'x'.repeat(64 * 1024)}\n`, 'site.yaml', '/tmp');
+    expect(!big.ok && big.problems[0]!.message).toContain('more than the 65536 allowed');
+    const binary = validateSite(Buffer.from([0x76, 0x3a, 0xff, 0x00, 0x01]), 'site.yaml', '/tmp');
+    expect(binary.ok).toBe(false);
+    for (let n = 0; n < SITE.length; n += 7) expect(validateSite(SITE.slice(0, n), 'site.yaml', '/tmp').ok).toBe(false);
+  });
+
   it('the roster must give every role its minimum and respect its maximum', () => {
     const script = parseScript(readFileSync(join(FIXTURES, '../../../ceremony-scripts/root.yaml')), 'root.yaml');
     const v = validateSite(SITE, 'site.yaml', '/tmp');
@@ -103,6 +111,13 @@ describe('answers files', () => {
       if (c.line !== undefined) expect(p!.line).toBe(c.line);
     });
   }
+
+  it('refuses oversized and truncated answers files without throwing', () => {
+    const text = readFileSync(join(FIXTURES, 'keygen-answers.yaml'), 'utf8');
+    const big = validateAnswers(`${text}# ${'x'.repeat(256 * 1024)}\n`, 'a.yaml', PLAN.questions, { rehearsal: true });
+    expect(!big.ok && big.problems[0]!.message).toContain('more than the');
+    for (let n = 0; n < text.length; n += 5) validateAnswers(text.slice(0, n), 'a.yaml', PLAN.questions, { rehearsal: true });
+  });
 
   it('names in wildcard keys must be participants of the site file', () => {
     const script = parseScript(readFileSync(join(FIXTURES, '../../../ceremony-scripts/intermediate.yaml')), 'intermediate.yaml');
