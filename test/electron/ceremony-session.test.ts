@@ -236,6 +236,14 @@ describe('ceremony session over the contract (real runner, SoftHSM)', () => {
     expect(token.keys.map((k) => k.label)).toContain('quick-transfer');
   });
 
+  it('asks for a fresh check-in of everyone for the next ceremony', async () => {
+    const s = await ok('ceremony:prepare', { script: { root: 'r0', path: 'quick.yaml' }, site: { root: 'r0', path: 'site.yaml' } });
+    expect(s.phase).toBe('prepared');
+    expect(s.checkIns).toEqual([]);
+    expect(s.ready).toBe(false);
+    expect(await call('ceremony:start')).toEqual({ ok: false, error: { code: 'ERR_APP_STATE_INVALID', message: expect.stringContaining('check in Alice Admin, Wanda Witness, Walter Witness') } });
+  });
+
   it('never put a secret in a reply or a log record', () => {
     const all = replies.join('\n') + JSON.stringify(records);
     for (const s of [SO_PIN, USER_PIN, 'wrong-user-pin-00']) expect(all).not.toContain(s);

@@ -119,6 +119,8 @@ export class CeremonySession {
   #prepared: Prepared | null = null;
   #failedFiles: { script: Checked; site: Checked } | null = null;
   #checkIns = new Map<string, string>();
+  /** The check-ins were used by a ceremony that ran: the next ceremony checks everyone in again. */
+  #checkInsSpent = false;
   #dir: string | null = null;
   #question: Pending | null = null;
   #questions = 0;
@@ -303,7 +305,9 @@ export class CeremonySession {
       caHome: caHomeOf(site.outputDir, this.#rehearsal),
     };
     this.#failedFiles = null;
-    if (previousSite !== site.sha256) this.#checkIns.clear();
+    // Check-ins survive choosing other files before the start, never into another ceremony.
+    if (previousSite !== site.sha256 || this.#checkInsSpent) this.#checkIns.clear();
+    this.#checkInsSpent = false;
     this.#phase = 'prepared';
     this.#changed();
     return this.view();
@@ -418,6 +422,7 @@ export class CeremonySession {
     const p = this.#prepared;
     if (missing.length > 0 || p === null || p.scriptBytes === null || p.siteBytes === null) throw new CoreError('ERR_APP_STATE_INVALID', `the ceremony cannot start yet: ${missing.join('; ') || 'choose the script and site file again'}`);
     this.#resetRun();
+    this.#checkInsSpent = true;
     const options = { scriptBytes: p.scriptBytes, scriptSource: p.scriptSource, siteBytes: p.siteBytes, siteSource: p.siteSource, siteBaseDir: p.siteBaseDir, rehearsal: this.#rehearsal };
     this.#launch('start', (env) => startCeremony(options, env));
     return this.view();
@@ -461,6 +466,7 @@ export class CeremonySession {
       };
       this.#failedFiles = null;
       this.#resetRun();
+      this.#checkIns.clear();
       this.#dir = dir;
     }
   }
@@ -528,6 +534,7 @@ export class CeremonySession {
     if (e.type === 'step.started' && e.step !== undefined) {
       this.#currentStep = e.step;
       this.#custodians = null;
+      this.#fresh = [];
     }
     const review = data?.['review'];
     if (typeof review === 'object' && review !== null) {
@@ -555,7 +562,14 @@ export class CeremonySession {
     // The runner asks one question at a time; an earlier one still open here is a defect.
     this.#question?.reject(new CoreError('ERR_INTERNAL', 'internal error (please report this as a bug): a question was left unanswered'));
     const cls = classify(question, this.#currentStep);
-    const reviews = cls.role === 'approval-decision' || cls.role === 'review-decision' ? this.#fresh.filter((r) => r.custodian === null || r.custodian === cls.custodian) : [];
+    // What this decision is about: the requests shown to this custodian just before, or the
+    // certificates this step prepared for the administrator (never a review from an earlier step).
+    const reviews =
+      cls.role === 'approval-decision'
+        ? this.#fresh.filter((r) => r.kind === 'approval' && r.custodian === cls.custodian)
+        : cls.role === 'review-decision'
+          ? this.#fresh.filter((r) => r.kind === 'prepared' && r.step === cls.step)
+          : [];
     if (cls.role === 'custodian-medium' && (this.#custodians?.mode !== 'enrollment' || this.#custodians.step !== cls.step)) {
       const names = this.#prepared?.site.participants.filter((x) => x.roles.includes('custodian')).map((x) => x.name) ?? [];
       this.#custodians = { mode: 'enrollment', step: cls.step, prefix: keyText(cls.prefix), names, needed: names.length, done: [] };
