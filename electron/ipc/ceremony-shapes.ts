@@ -405,8 +405,8 @@ export const ReportView = z
   .object({
     ceremony: CeremonyView,
     transcript: TranscriptCheck,
-    /** Transfer bundles the ceremony wrote (to carry across the air gap). */
-    bundles: z.array(z.object({ name: z.string(), path: z.string(), sha256: Sha256Hex, size: z.number().int().nonnegative(), step: z.string() }).strict()),
+    /** Transfer bundles in the ceremony folder: `written` by an export step (to carry across the air gap), or `received` (an imported bundle's copy). */
+    bundles: z.array(z.object({ name: z.string(), path: z.string(), sha256: Sha256Hex, size: z.number().int().nonnegative(), step: z.string(), direction: z.enum(['written', 'received']) }).strict()),
     /** Certificates the ceremony wrote, with their SHA-256 for reading aloud. */
     certificates: z.array(z.object({ name: z.string(), path: z.string(), sha256: Sha256Hex, step: z.string() }).strict()),
     saved: z.object({ html: WrittenFile.nullable(), pdf: WrittenFile.nullable() }).strict(),

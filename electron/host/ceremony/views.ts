@@ -162,9 +162,16 @@ function certificateSha256(pem: string): string | undefined {
   return createHash('sha256').update(Buffer.from(m[1]!.replace(/\s+/gu, ''), 'base64')).digest('hex');
 }
 
-/** Bundles and certificates among a ceremony's outputs. */
-export function artefactsOf(v: CeremonyStatusView): { bundles: Array<{ name: string; path: string; sha256: string; size: number; step: string }>; certificates: Array<{ name: string; path: string; sha256: string; step: string }> } {
-  const bundles = v.outputs.filter((o) => o.name.endsWith('.neambundle')).map((o) => ({ name: o.name, path: join(v.dir, o.name), sha256: o.sha256, size: o.size, step: o.step }));
+/**
+ * Bundles and certificates among a ceremony's outputs. A bundle an `export-bundle` step made is
+ * `written` (to carry across the air gap); any other (the copy an `import-bundle` step keeps with
+ * the record) is `received`.
+ */
+export function artefactsOf(v: CeremonyStatusView): { bundles: Array<{ name: string; path: string; sha256: string; size: number; step: string; direction: 'written' | 'received' }>; certificates: Array<{ name: string; path: string; sha256: string; step: string }> } {
+  const exporting = new Set(v.steps.filter((s) => s.action === 'export-bundle').map((s) => s.id));
+  const bundles = v.outputs
+    .filter((o) => o.name.endsWith('.neambundle'))
+    .map((o) => ({ name: o.name, path: join(v.dir, o.name), sha256: o.sha256, size: o.size, step: o.step, direction: exporting.has(o.step) ? ('written' as const) : ('received' as const) }));
   const certificates: Array<{ name: string; path: string; sha256: string; step: string }> = [];
   for (const o of v.outputs) {
     if (!o.name.endsWith('.pem') || o.size > 64 * 1024) continue;
