@@ -1,0 +1,37 @@
+/**
+ * @module online/issuance-worker
+ * Body of an issuance worker thread: receives the intermediates (profiles and software keys, as
+ * transferable KeyObjects) and issuance jobs from the main thread, and answers each job with the
+ * signed certificate (or the TBS, in token mode) or a serialised error.
+ *
+ * Must never: touch the database, the network or the HSM; log key material.
+ */
+import { parentPort } from 'node:worker_threads';
+
+import { IssuerSet, type IssueJobResult, type ToWorker } from './issuance-jobs.ts';
+
+const port = parentPort;
+if (port === null) throw new TypeError('issuance-worker must run in a worker thread');
+const issuers = new IssuerSet();
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'issuers') {
+    issuers.set(msg.issuers);
+    port.postMessage({ type: 'ready' });
+    return;
+  }
+  void issuers.run(msg.job).then((r: IssueJobResult) => {
+    // Copy into exact-size buffers before transferring: a Buffer may be a slice of Node's shared
+    // pool, and cloning or transferring a view moves its whole backing store.
+    if (r.ok && r.der !== undefined) {
+      const der = new Uint8Array(r.der);
+      port.postMessage({ type: 'result', result: { ...r, der } }, [der.buffer]);
+    } else if (r.ok) {
+      const tbs = new Uint8Array(r.tbs);
+      const serial = new Uint8Array(r.serial);
+      port.postMessage({ type: 'result', result: { ...r, tbs, serial } }, [tbs.buffer, serial.buffer]);
+    } else {
+      port.postMessage({ type: 'result', result: r });
+    }
+  });
+});
+port.postMessage({ type: 'started' });
