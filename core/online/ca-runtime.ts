@@ -17,7 +17,7 @@ import type { HsmSession } from '../hsm/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import { issuerProfile, readCaCertificate, signAlgorithmFor, type CaCertInfo } from './ca-cert.ts';
-import { CertRecorder, insertCert, revokedForIssuer, revokedSerials, type CertKind } from './cert-store.ts';
+import { CertRecorder, insertCert, revokedForIssuer, revokedSerials, ThreadedCertRecorder, type CertKind, type CertSink } from './cert-store.ts';
 import type { ServeConfig } from './config.ts';
 import { crlPem, finishCrl, prepareCrl } from './crl.ts';
 import { listEntries, type Entry } from './entries.ts';
@@ -85,7 +85,7 @@ export interface ServerCredentials {
 export class CaRuntime {
   readonly settings: OnlineSettings;
   readonly pool: IssuancePool;
-  readonly recorder: CertRecorder;
+  readonly recorder: CertSink;
   readonly #o: RuntimeOptions;
   #ints = new Map<string, LoadedIntermediate>();
   #active: { int: LoadedIntermediate; mode: 'full' | 'capped' } | undefined;
@@ -102,11 +102,11 @@ export class CaRuntime {
   #dataVersion = -1;
   #lastCoverageWarnMs = 0;
 
-  private constructor(o: RuntimeOptions, settings: OnlineSettings, pool: IssuancePool) {
+  private constructor(o: RuntimeOptions, settings: OnlineSettings, pool: IssuancePool, recorder: CertSink) {
     this.#o = o;
     this.settings = settings;
     this.pool = pool;
-    this.recorder = new CertRecorder(o.store);
+    this.recorder = recorder;
   }
 
   /**
@@ -116,7 +116,15 @@ export class CaRuntime {
   static async start(o: RuntimeOptions): Promise<CaRuntime> {
     const settings = readSettings(o.store.db);
     const pool = await IssuancePool.start(settings.keyStore === 'token' ? 0 : o.config.workers, [], o.log.child('workers'));
-    const rt = new CaRuntime(o, settings, pool);
+    let recorder: CertSink;
+    try {
+      // The fsync of each group commit runs on its own thread unless the database is in memory.
+      recorder = o.store.path === ':memory:' ? new CertRecorder(o.store) : await ThreadedCertRecorder.start(o.store.path, o.config.recordDurability);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    const rt = new CaRuntime(o, settings, pool, recorder);
     try {
       rt.reload();
       if (rt.#active === undefined) {
@@ -124,6 +132,7 @@ export class CaRuntime {
       }
     } catch (e) {
       await pool.close();
+      await recorder.close();
       throw e;
     }
     return rt;
@@ -383,8 +392,8 @@ export class CaRuntime {
 
   /** Stops the workers and flushes pending records. */
   async close(): Promise<void> {
-    this.recorder.flush();
     await this.pool.close();
+    await this.recorder.close();
   }
 }
 

@@ -8,9 +8,11 @@
  *
  * Must never: report a certificate as issued before its record is committed.
  */
-import { CoreError } from '../errors.ts';
+import { Worker } from 'node:worker_threads';
+
 import type { Statement as BetterStatement } from 'better-sqlite3';
 
+import { CoreError } from '../errors.ts';
 import type { Database, Store } from '../store/index.ts';
 
 /** What a certificate was issued for. */
@@ -55,7 +57,7 @@ export function insertCert(db: Database, r: CertRecord): void {
  * transaction holding it has committed. Records queued in the same turn of the event loop share
  * one transaction.
  */
-export class CertRecorder {
+export class CertRecorder implements CertSink {
   readonly #store: Store;
   #queue: Array<{ rec: CertRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
   #scheduled = false;
@@ -76,6 +78,10 @@ export class CertRecorder {
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  async close(): Promise<void> {
+    this.flush();
   }
 
   /** Commits everything queued now. */
@@ -109,6 +115,95 @@ export class CertRecorder {
         }
       }
     }
+  }
+}
+
+/** Something that durably records certificates. */
+export interface CertSink {
+  /** Resolves once `rec` is committed. */
+  record(rec: CertRecord): Promise<void>;
+  /** Commits or drains what is pending and releases resources. */
+  close(): Promise<void>;
+}
+
+/**
+ * Group commit on a dedicated writer thread with its own connection, so the fsync of each commit
+ * never blocks the main thread's event loop. Falls back to {@link CertRecorder} for in-memory
+ * databases.
+ */
+export class ThreadedCertRecorder implements CertSink {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+  #outbox: Array<{ id: number; rec: Omit<CertRecord, 'der'> & { der: Uint8Array } }> = [];
+  #next = 1;
+  #closed = false;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (m: { type: 'committed'; ids: number[] } | { type: 'failed'; id: number; error: { code: string; message: string } } | { type: 'started' } | { type: 'closed' }) => {
+      if (m.type === 'committed') {
+        for (const id of m.ids) {
+          this.#pending.get(id)?.resolve();
+          this.#pending.delete(id);
+        }
+      } else if (m.type === 'failed') {
+        this.#pending.get(m.id)?.reject(new CoreError('ERR_STORE_FAILED', 'the certificate could not be recorded, so it was not issued'));
+        this.#pending.delete(m.id);
+      }
+    });
+    worker.on('exit', () => {
+      for (const p of this.#pending.values()) p.reject(new CoreError('ERR_ONLINE_UNAVAILABLE', 'the certificate writer stopped; the certificate was not issued'));
+      this.#pending.clear();
+    });
+  }
+
+  /** Starts the writer thread on the database file at `path` (see cert-writer-worker.ts for `durability`). */
+  static start(path: string, durability: 'full' | 'batched' = 'full'): Promise<ThreadedCertRecorder> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./cert-writer-worker.cjs', import.meta.url), { workerData: { path, durability } });
+      const onError = (e: unknown): void => reject(new CoreError('ERR_STORE_OPEN_FAILED', 'the certificate writer thread could not start', { cause: e }));
+      worker.once('error', onError);
+      worker.once('message', (m: { type: string }) => {
+        if (m.type === 'started') {
+          worker.off('error', onError);
+          resolve(new ThreadedCertRecorder(worker));
+        }
+      });
+    });
+  }
+
+  record(rec: CertRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new CoreError('ERR_ONLINE_UNAVAILABLE', 'the server is shutting down'));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // An exact-size copy: a Buffer may be a slice of Node's shared pool, and cloning a view
+      // copies its whole backing store. Records of one turn of the event loop travel together.
+      this.#outbox.push({ id, rec: { ...rec, der: new Uint8Array(rec.der) } });
+      if (this.#outbox.length === 1) {
+        setImmediate(() => {
+          const items = this.#outbox;
+          this.#outbox = [];
+          if (items.length > 0) this.#worker.postMessage({ type: 'records', items });
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 10_000);
+      this.#worker.on('message', (m: { type: string }) => {
+        if (m.type === 'closed') {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      this.#worker.postMessage({ type: 'close' });
+    });
+    await this.#worker.terminate();
   }
 }
 

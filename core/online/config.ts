@@ -77,6 +77,8 @@ export const serveConfigSchema = z.strictObject({
   ocsp: z.strictObject({ validity: duration.default(3600) }).default({ validity: 3600 }),
   bundle: z.strictObject({ refreshHint: duration.default(300) }).default({ refreshHint: 300 }),
   coverageWarning: duration.default(30 * 86_400),
+  /** `full`: fsync before a certificate is returned; `batched`: WAL fsynced every 100 ms (see docs/online.md). */
+  recordDurability: z.enum(['full', 'batched']).default('full'),
   limits: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65_536),

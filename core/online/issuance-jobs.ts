@@ -38,7 +38,7 @@ export type IssueJobResult =
   | { readonly id: number; readonly ok: false; readonly error: SerializedError };
 
 /** Messages to a worker. */
-export type ToWorker = { readonly type: 'issuers'; readonly issuers: readonly IssuerSpec[] } | { readonly type: 'job'; readonly job: IssueJob };
+export type ToWorker = { readonly type: 'issuers'; readonly issuers: readonly IssuerSpec[] } | { readonly type: 'jobs'; readonly jobs: readonly IssueJob[] };
 
 /** A Buffer view of a (possibly structured-cloned) byte array. */
 export function asBuffer(u: Uint8Array): Buffer {

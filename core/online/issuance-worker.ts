@@ -13,25 +13,44 @@ import { IssuerSet, type IssueJobResult, type ToWorker } from './issuance-jobs.t
 const port = parentPort;
 if (port === null) throw new TypeError('issuance-worker must run in a worker thread');
 const issuers = new IssuerSet();
+// Results finished in the same turn of the event loop travel in one message (a message costs
+// far more than the bytes in it).
+let outbox: IssueJobResult[] = [];
+let transfer: ArrayBuffer[] = [];
+let flushing = false;
+function flush(): void {
+  flushing = false;
+  if (outbox.length === 0) return;
+  port?.postMessage({ type: 'results', results: outbox }, transfer);
+  outbox = [];
+  transfer = [];
+}
+function send(r: IssueJobResult): void {
+  // Copy into exact-size buffers before transferring: a Buffer may be a slice of Node's shared
+  // pool, and cloning or transferring a view moves its whole backing store.
+  if (r.ok && r.der !== undefined) {
+    const der = new Uint8Array(r.der);
+    outbox.push({ ...r, der });
+    transfer.push(der.buffer);
+  } else if (r.ok) {
+    const tbs = new Uint8Array(r.tbs);
+    const serial = new Uint8Array(r.serial);
+    outbox.push({ ...r, tbs, serial });
+    transfer.push(tbs.buffer, serial.buffer);
+  } else {
+    outbox.push(r);
+  }
+  if (!flushing) {
+    flushing = true;
+    setImmediate(flush);
+  }
+}
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'issuers') {
     issuers.set(msg.issuers);
     port.postMessage({ type: 'ready' });
     return;
   }
-  void issuers.run(msg.job).then((r: IssueJobResult) => {
-    // Copy into exact-size buffers before transferring: a Buffer may be a slice of Node's shared
-    // pool, and cloning or transferring a view moves its whole backing store.
-    if (r.ok && r.der !== undefined) {
-      const der = new Uint8Array(r.der);
-      port.postMessage({ type: 'result', result: { ...r, der } }, [der.buffer]);
-    } else if (r.ok) {
-      const tbs = new Uint8Array(r.tbs);
-      const serial = new Uint8Array(r.serial);
-      port.postMessage({ type: 'result', result: { ...r, tbs, serial } }, [tbs.buffer, serial.buffer]);
-    } else {
-      port.postMessage({ type: 'result', result: r });
-    }
-  });
+  for (const job of msg.jobs) void issuers.run(job).then(send);
 });
 port.postMessage({ type: 'started' });

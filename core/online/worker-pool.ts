@@ -21,9 +21,11 @@ interface Slot {
   worker: Worker;
   outstanding: number;
   ready: boolean;
+  /** Jobs queued in this turn of the event loop, sent together. */
+  outbox: IssueJob[];
 }
 
-const WORKER_URL = new URL('./issuance-worker.mjs', import.meta.url);
+const WORKER_URL = new URL('./issuance-worker.cjs', import.meta.url);
 
 /** Issuance workers. */
 export class IssuancePool {
@@ -61,10 +63,10 @@ export class IssuancePool {
   #spawn(index: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_URL);
-      const slot: Slot = { worker, outstanding: 0, ready: false };
+      const slot: Slot = { worker, outstanding: 0, ready: false, outbox: [] };
       this.#slots[index] = slot;
       let started = false;
-      worker.on('message', (m: { type: 'started' } | { type: 'ready' } | { type: 'result'; result: IssueJobResult }) => {
+      worker.on('message', (m: { type: 'started' } | { type: 'ready' } | { type: 'results'; results: IssueJobResult[] }) => {
         if (m.type === 'started') {
           started = true;
           worker.postMessage({ type: 'issuers', issuers: this.#issuers } satisfies ToWorker);
@@ -74,11 +76,13 @@ export class IssuancePool {
             resolve();
           }
         } else {
-          const p = this.#pending.get(m.result.id);
-          if (p !== undefined) {
-            this.#pending.delete(m.result.id);
-            slot.outstanding--;
-            p.resolve(m.result);
+          for (const result of m.results) {
+            const p = this.#pending.get(result.id);
+            if (p !== undefined) {
+              this.#pending.delete(result.id);
+              slot.outstanding--;
+              p.resolve(result);
+            }
           }
         }
       });
@@ -125,7 +129,15 @@ export class IssuancePool {
     slot.outstanding++;
     return new Promise((resolve) => {
       this.#pending.set(id, { resolve, worker: bestIndex });
-      slot.worker.postMessage({ type: 'job', job: full } satisfies ToWorker);
+      slot.outbox.push(full);
+      if (slot.outbox.length === 1) {
+        // Jobs that arrive in the same turn of the event loop travel in one message.
+        setImmediate(() => {
+          const jobs = slot.outbox;
+          slot.outbox = [];
+          if (jobs.length > 0) slot.worker.postMessage({ type: 'jobs', jobs } satisfies ToWorker);
+        });
+      }
     });
   }
 
