@@ -30,6 +30,7 @@ import { buildIntermediateCsr, csrPem } from '../core/online/intermediate-csr.ts
 import { issueSvid } from '../core/online/issuance.ts';
 import { compileTemplate } from '../core/online/svid-template.ts';
 import { createTestRoot, makeCsr, pemToDer, signIntermediate, type TestRoot } from '../test/core/online/fixtures.ts';
+import type { Bench } from './bench.ts';
 
 const ROOT_DIR = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT_DIR, 'bin/neam-ca.mjs');
@@ -265,7 +266,7 @@ function fmt(n: number, digits = 0): string {
 }
 
 /** The issuance benchmark. */
-export const issuanceBench = {
+export const ISSUANCE_BENCH: Bench = {
   name: 'issuance',
   summary: 'SVID issuance: neam-ca serve (ECDSA P-256 and RSA-2048 intermediates) vs cfssl serve (ECDSA P-256 CA), same mTLS load generator and CSR stream',
   async run(args: string[]): Promise<void> {
