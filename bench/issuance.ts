@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { softwareSigner } from '../core/crypto/signer.ts';
 import { issuerProfile, readCaCertificate } from '../core/online/ca-cert.ts';
 import { decodeCsrPem, parseCsr } from '../core/online/csr.ts';
-import { buildIntermediateCsr, csrPem } from '../core/online/intermediate-csr.ts';
+import { buildCsr, PEM_LABEL, toPem } from '../core/pki/index.ts';
 import { issueSvid } from '../core/online/issuance.ts';
 import { compileTemplate } from '../core/online/svid-template.ts';
 import { createTestRoot, makeCsr, pemToDer, signIntermediate, type TestRoot } from '../test/core/online/fixtures.ts';
@@ -213,7 +213,7 @@ async function setUpCfssl(dir: string, root: TestRoot, logLevel: number | undefi
   // The CA cfssl signs with: ECDSA P-256, issued by the same throwaway root.
   const caKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   writeFileSync(join(cdir, 'ca.key'), caKey.export({ type: 'sec1', format: 'pem' }) as string, { mode: 0o600 });
-  const caPem = signIntermediate(root, csrPem(buildIntermediateCsr({ commonName: 'cfssl bench CA', organization: TD }, softwareSigner(caKey, 'ECDSA-SHA256'), `spiffe://${TD}`)), { startMs: Date.now() - 3_600_000, endMs: Date.now() + 30 * 86_400_000 });
+  const caPem = signIntermediate(root, toPem(PEM_LABEL.csr, buildCsr({ subject: { organization: TD, commonName: 'cfssl bench CA' }, signer: softwareSigner(caKey, 'ECDSA-SHA256') }).der), { startMs: Date.now() - 3_600_000, endMs: Date.now() + 30 * 86_400_000 });
   writeFileSync(join(cdir, 'ca.pem'), caPem);
   // Its TLS server certificate.
   const tlsKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
@@ -233,7 +233,7 @@ async function setUpCfssl(dir: string, root: TestRoot, logLevel: number | undefi
 
 async function inProcess(root: TestRoot, csrs: string[]): Promise<{ full: number; baseline: number }> {
   const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-  const intPem = signIntermediate(root, csrPem(buildIntermediateCsr({ commonName: 'in-process bench', organization: TD }, softwareSigner(key, 'ECDSA-SHA256'), `spiffe://${TD}`)), { startMs: Date.now() - 3_600_000, endMs: Date.now() + 30 * 86_400_000 });
+  const intPem = signIntermediate(root, toPem(PEM_LABEL.csr, buildCsr({ subject: { organization: TD, commonName: 'in-process bench' }, signer: softwareSigner(key, 'ECDSA-SHA256') }).der), { startMs: Date.now() - 3_600_000, endMs: Date.now() + 30 * 86_400_000 });
   const template = compileTemplate(issuerProfile('bench', readCaCertificate(pemToDer(intPem))));
   const parsed = csrs.map((c) => parseCsr(decodeCsrPem(c)));
   const tbsLike = Buffer.alloc(480, 7);

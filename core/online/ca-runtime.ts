@@ -10,16 +10,19 @@
  * Must never: issue from an intermediate that is not active, hand out a certificate before its
  * record is committed, or keep a plaintext key anywhere but in KeyObjects.
  */
-import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, createPublicKey } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+
+import { openCaStore, prepareCrl, signPrepared, type CaStore } from '../ca/index.ts';
+import { hsmSigner, softwareSigner, type Signer } from '../crypto/signer.ts';
 
 import { CoreError } from '../errors.ts';
 import type { HsmSession } from '../hsm/types.ts';
 import type { Logger } from '../log/logger.ts';
+import { CRL_REASONS, DEFAULT_PROFILE_INPUTS, issuerFromCertificate, PEM_LABEL, profileFromObject, toPem, type CrlProfile, type CrlReasonName } from '../pki/index.ts';
 import type { Store } from '../store/index.ts';
 import { issuerProfile, readCaCertificate, signAlgorithmFor, type CaCertInfo } from './ca-cert.ts';
 import { CertRecorder, insertCert, revokedForIssuer, revokedSerials, ThreadedCertRecorder, type CertKind, type CertSink } from './cert-store.ts';
 import type { ServeConfig } from './config.ts';
-import { crlPem, finishCrl, prepareCrl } from './crl.ts';
 import { listEntries, type Entry } from './entries.ts';
 import { asBuffer, type IssuerSpec } from './issuance-jobs.ts';
 import { finishSvid, prepareFromKey, type IssuedSvid } from './issuance.ts';
@@ -29,6 +32,7 @@ import { evictedNodes } from './nodes.ts';
 import { ocspIssuer, type OcspIssuer } from './ocsp.ts';
 import { readSettings, type OnlineSettings } from './settings.ts';
 import { SERVER_PATH } from './spiffe-id.ts';
+import { selfCheckTemplate } from './svid-lint.ts';
 import { certificatePem, compileTemplate, type SvidTemplate } from './svid-template.ts';
 import { bundlePem, spiffeBundle } from './trust-bundle.ts';
 import { coverage, selectActive } from './windows.ts';
@@ -87,6 +91,8 @@ export class CaRuntime {
   readonly pool: IssuancePool;
   readonly recorder: CertSink;
   readonly #o: RuntimeOptions;
+  readonly #caStore: CaStore;
+  readonly #crlProfile: CrlProfile;
   #ints = new Map<string, LoadedIntermediate>();
   #active: { int: LoadedIntermediate; mode: 'full' | 'capped' } | undefined;
   #entries = new Map<string, Entry>();
@@ -107,6 +113,10 @@ export class CaRuntime {
     this.settings = settings;
     this.pool = pool;
     this.recorder = recorder;
+    // CRLs are prepared, linted, signed, verified and recorded by the CA layer (core/ca) in the
+    // online database; the profile is the platform's crl-intermediate with our validity.
+    this.#caStore = openCaStore(o.store);
+    this.#crlProfile = profileFromObject({ ...DEFAULT_PROFILE_INPUTS['crl-intermediate'], validity: { nextUpdate: `${o.config.crl.validity}s`, backdate: '1m' } }, 'the online CRL profile') as CrlProfile;
   }
 
   /**
@@ -180,7 +190,12 @@ export class CaRuntime {
       for (const rec of fresh) {
         const key = keys.get(rec.id);
         if (key === undefined) continue;
-        this.#ints.set(rec.id, this.#load(rec, key));
+        try {
+          this.#ints.set(rec.id, this.#load(rec, key));
+        } catch (e) {
+          log.error('intermediate not loaded: its SVID template failed the self-check', { intermediate: rec.id, error: e });
+          continue;
+        }
         log.info('intermediate loaded', { intermediate: rec.id, notBefore: new Date(rec.notBeforeMs).toISOString(), notAfter: new Date(rec.notAfterMs).toISOString(), keyStore: rec.keyStore });
       }
     }
@@ -209,6 +224,8 @@ export class CaRuntime {
     const base = this.#o.config.publicUrl;
     const profile = issuerProfile(rec.id, info, base === undefined ? {} : { ocspUrl: `${base}/ocsp`, crlUrl: `${base}/crl/${rec.id}.crl` });
     const template = compileTemplate(profile);
+    // Lint one certificate of the template with core/pki before it may issue anything.
+    selfCheckTemplate(template, issuerFromCertificate(info.cert), this.settings.trustDomain, this.#o.now(), this.#o.config.svid.maxTtl);
     const alg = profile.signatureAlgorithm;
     const session = this.#o.session;
     const sign = key.kind === 'software' ? (data: Buffer): Buffer => nodeSign(template.hash, data, key.key) : (data: Buffer): Buffer => session.sign(key.ref, alg, data);
@@ -342,33 +359,28 @@ export class CaRuntime {
     };
   }
 
-  /** Signs a fresh CRL for every intermediate valid now and stores it. */
+  #signer(int: LoadedIntermediate, algorithm: Signer['algorithm']): Signer {
+    return int.key.kind === 'software' ? softwareSigner(int.key.key, algorithm) : hsmSigner(this.#o.session, int.key.ref, algorithm);
+  }
+
+  /**
+   * Signs a fresh CRL for every intermediate valid now through core/ca (prepare, lint, sign,
+   * verify, compare the signed TBS, lint again, record), listing its unexpired revoked SVIDs.
+   */
   publishCrls(): void {
     const nowMs = this.#o.now();
-    const { store, config, metrics, log } = this.#o;
+    const { store, metrics, log } = this.#o;
     for (const int of this.#ints.values()) {
       if (int.info.notBeforeMs > nowMs || int.info.notAfterMs <= nowMs) continue;
       try {
-        const last = store.db.prepare('SELECT MAX(crl_number) AS n FROM online_crls WHERE issuer_id = ?').get(int.id) as { n: number | null };
-        const number = (last.n ?? 0) + 1;
-        const revoked = revokedForIssuer(store.db, int.id, nowMs);
-        const nextUpdateMs = Math.min(nowMs + config.crl.validity * 1000, int.info.notAfterMs);
-        const prepared = prepareCrl({ issuerSubjectDer: int.info.subjectDer, issuerSki: int.info.ski, signatureAlgorithm: int.template.issuer.signatureAlgorithm, crlNumber: number, thisUpdateMs: nowMs, nextUpdateMs, revoked });
-        const signature = int.sign(prepared.tbs);
-        // Boulder's order: verify what was signed before publishing it.
-        if (!nodeVerify(int.template.hash, prepared.tbs, createPublicKey({ key: int.info.spki, format: 'der', type: 'spki' }), signature)) {
-          throw new CoreError('ERR_PKI_SIGNATURE_INVALID', `the CRL signature of intermediate ${int.id} does not verify; not published`);
-        }
-        const der = finishCrl(prepared, signature);
-        store.transaction((db) => {
-          db.prepare('INSERT INTO online_crls (issuer_id, crl_number, this_update, next_update, revoked_count, der) VALUES (?, ?, ?, ?, ?, ?)').run(int.id, number, nowMs, nextUpdateMs, revoked.length, der);
-          db.prepare('DELETE FROM online_crls WHERE issuer_id = ? AND crl_number <= ?').run(int.id, number - 20);
-        });
+        const revoked = revokedForIssuer(store.db, int.id, nowMs).map((r) => ({ serial: r.serial, revocationDate: new Date(r.revokedAtMs), reason: reasonName(r.reason) }));
+        const prepared = prepareCrl({ profile: this.#crlProfile, issuerCertificate: int.info.der, store: this.#caStore, now: new Date(nowMs), revoked });
+        const issued = signPrepared(prepared, this.#signer(int, prepared.signatureAlgorithm), { store: this.#caStore, ceremony: { id: `online-crl:${int.id}` }, now: new Date(nowMs) });
         this.#dataVersion = store.db.pragma('data_version', { simple: true }) as number;
-        this.#crls.set(int.id, { issuerId: int.id, der, number, thisUpdateMs: nowMs, nextUpdateMs });
+        this.#crls.set(int.id, { issuerId: int.id, der: issued.der, number: prepared.crlNumber, thisUpdateMs: Date.parse(issued.record.thisUpdate), nextUpdateMs: Date.parse(issued.record.nextUpdate) });
         metrics.crlPublished.inc({ intermediate: int.id });
         metrics.crlLastPublish.set(Math.floor(nowMs / 1000), { intermediate: int.id });
-        log.debug('CRL published', { intermediate: int.id, crlNumber: number, revoked: revoked.length });
+        log.debug('CRL published', { intermediate: int.id, crlNumber: prepared.crlNumber, revoked: revoked.length });
       } catch (e) {
         log.error('CRL publication failed', { intermediate: int.id, error: e });
       }
@@ -382,7 +394,7 @@ export class CaRuntime {
 
   /** Every CRL a relying party needs for the chains we issue (root CRLs and intermediate CRLs), PEM. */
   allCrlsPem(): string {
-    return [...this.#rootCrls.map((d) => crlPem(d)), ...[...this.#crls.values()].map((c) => crlPem(c.der))].join('');
+    return [...this.#rootCrls.map((d) => toPem(PEM_LABEL.crl, d)), ...[...this.#crls.values()].map((c) => toPem(PEM_LABEL.crl, c.der))].join('');
   }
 
   /** OCSP signers. */
@@ -400,4 +412,11 @@ export class CaRuntime {
 /** The signature algorithm of a loaded intermediate (for diagnostics). */
 export function intermediateAlgorithm(i: LoadedIntermediate): string {
   return i.info.keyAlgorithm === 'other' ? 'other' : signAlgorithmFor(i.info.keyAlgorithm);
+}
+
+const REASON_NAMES = new Map<number, CrlReasonName>(Object.entries(CRL_REASONS).map(([k, v]) => [v, k as CrlReasonName]));
+
+/** The CRLReason name of a stored reason code. */
+function reasonName(code: number): CrlReasonName {
+  return REASON_NAMES.get(code) ?? 'unspecified';
 }

@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Statement as BetterStatement } from 'better-sqlite3';
 
 import { CoreError } from '../errors.ts';
+import { normalizeSerial } from '../pki/index.ts';
 import type { Database, Store } from '../store/index.ts';
 
 /** What a certificate was issued for. */
@@ -237,11 +238,13 @@ export interface RevokeResult {
   readonly expired: string[];
 }
 
-/** Normalises a serial given by a person: hex, optional colons, case-insensitive, leading zeros dropped. */
+/**
+ * Normalises a serial given by a person or a tool (`01:AB…`, `0x01ab…`, upper case) to the stored
+ * form (core/pki's: lower-case hex octets without sign padding).
+ * @throws {CoreError} ERR_INPUT_INVALID
+ */
 export function normaliseSerial(text: string): string {
-  const hex = text.replace(/:/gu, '').toLowerCase();
-  if (!/^[0-9a-f]{1,64}$/u.test(hex)) throw new CoreError('ERR_INPUT_INVALID', `'${text}' is not a certificate serial number (hexadecimal, optionally with colons)`);
-  return hex.replace(/^0+(?=.)/u, '');
+  return normalizeSerial(text);
 }
 
 /**

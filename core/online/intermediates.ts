@@ -11,16 +11,12 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificateList, CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
-
 import { hsmSigner, softwareSigner } from '../crypto/signer.ts';
 import { CoreError } from '../errors.ts';
 import type { HsmSession, KeyRef, KeySpec } from '../hsm/types.ts';
 import type { Database, Store } from '../store/index.ts';
-import { isSignedBy, readCaCertificate, signAlgorithmFor, verifyWithSpki, type CaCertInfo } from './ca-cert.ts';
-import { DerError, expectTlv, readTlv } from './der.ts';
-import { buildIntermediateCsr, csrPem } from './intermediate-csr.ts';
+import { buildCsr, checkCrlIssuedBy, parseCrl, toPem, PEM_LABEL, type CrlInfo } from '../pki/index.ts';
+import { isSignedBy, readCaCertificate, signAlgorithmFor, type CaCertInfo } from './ca-cert.ts';
 import { findOrCreateKek, sealAad, sealPrivateKey, unsealPrivateKey } from './key-seal.ts';
 import { findSettings, insertSettings, readSettings, type IntermediateAlgorithm, type KeyStoreMode, type OnlineSettings } from './settings.ts';
 import { parseTrustDomain } from './spiffe-id.ts';
@@ -228,20 +224,19 @@ function generateKeys(session: HsmSession, settings: OnlineSettings, windows: Wi
     for (const window of windows) {
       const id = session.random(8).toString('hex');
       const keyLabel = `neam-ca-intermediate-${id}`;
-      const subject = { commonName: `NEAM CA online intermediate ${id}`, organization: settings.trustDomain };
-      const tdUri = `spiffe://${settings.trustDomain}`;
+      const subject = { organization: settings.trustDomain, commonName: `NEAM CA online intermediate ${id}` };
       const algorithm = signAlgorithmFor(settings.keyAlgorithm);
       if (kek !== null) {
         const key = generateSoftwareKey(settings.keyAlgorithm);
         const signer = softwareSigner(key, algorithm);
-        const csr = buildIntermediateCsr(subject, signer, tdUri);
+        const csr = buildCsr({ subject, signer }).der;
         const sealed = sealPrivateKey(session, kek, key, sealAad(id, signer.spki));
         out.push({ id, keyLabel, keyStore: 'sealed', keyAlgorithm: settings.keyAlgorithm, spki: signer.spki, sealed, tokenKey: null, csr, window });
       } else {
         const pair = session.generateKeyPair(keySpecOf(settings.keyAlgorithm), { label: keyLabel });
         out.push({ id, keyLabel, keyStore: 'token', keyAlgorithm: settings.keyAlgorithm, spki: pair.spki, sealed: null, tokenKey: pair.privateKey, csr: Buffer.alloc(0), window });
         const last = out[out.length - 1] as GeneratedKey;
-        last.csr = buildIntermediateCsr(subject, hsmSigner(session, pair.privateKey, algorithm), tdUri);
+        last.csr = buildCsr({ subject, signer: hsmSigner(session, pair.privateKey, algorithm) }).der;
       }
     }
   } catch (e) {
@@ -311,7 +306,7 @@ export function exportRequests(store: Store): { trustDomain: string; requests: I
     requests: pending.map((p) => ({
       id: p.id,
       keyAlgorithm: p.keyAlgorithm,
-      csrPem: csrPem(p.csr),
+      csrPem: toPem(PEM_LABEL.csr, p.csr),
       notBefore: new Date(p.windowStartMs).toISOString(),
       notAfter: new Date(p.windowEndMs).toISOString(),
       spkiSha256: createHash('sha256').update(p.spki).digest('hex'),
@@ -344,14 +339,6 @@ function invalid(message: string): CoreError {
   return new CoreError('ERR_ONLINE_INTERMEDIATE_INVALID', message);
 }
 
-const CRL_SIG_HASH: Record<string, string> = {
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-};
-
 interface ParsedRootCrl {
   der: Buffer;
   root: CaCertInfo;
@@ -363,41 +350,28 @@ interface ParsedRootCrl {
 
 function parseRootCrl(der: Buffer, roots: CaCertInfo[], index: number): ParsedRootCrl {
   const what = `root CRL #${index + 1}`;
-  let crl: CertificateList;
-  let tbsRaw: Buffer;
-  let sig: Buffer;
-  let issuerDer: Buffer;
+  let crl: CrlInfo;
   try {
-    crl = AsnConvert.parse(der, CertificateList);
-    const outer = expectTlv(der, 0, der.length, 0x30, 'CertificateList');
-    if (outer.end !== der.length) throw new DerError('trailing data');
-    const tbs = expectTlv(der, outer.valueStart, outer.end, 0x30, 'tbsCertList');
-    tbsRaw = der.subarray(tbs.start, tbs.end);
-    let p = tbs.valueStart;
-    const first = readTlv(der, p, tbs.end);
-    if (first.tag === 0x02) p = first.end;
-    const sigAlg = expectTlv(der, p, tbs.end, 0x30, 'signature');
-    const issuer = expectTlv(der, sigAlg.end, tbs.end, 0x30, 'issuer');
-    issuerDer = der.subarray(issuer.start, issuer.end);
-    sig = Buffer.from(crl.signature);
+    crl = parseCrl(der, what);
   } catch (e) {
-    throw new CoreError('ERR_PKI_CRL_INVALID', `${what} is not a valid DER CRL`, { cause: e });
+    throw new CoreError('ERR_PKI_CRL_INVALID', `${what} is not a valid DER CRL${e instanceof CoreError ? `: ${e.message}` : ''}`, { cause: e });
   }
-  const root = roots.find((r) => r.subjectDer.equals(issuerDer));
-  const hash = CRL_SIG_HASH[crl.signatureAlgorithm.algorithm];
-  if (root === undefined || hash === undefined || !verifyWithSpki(hash, tbsRaw, root.spki, sig)) {
-    throw new CoreError('ERR_PKI_CRL_INVALID', `${what} is not signed by a root of this issuance; nothing was imported`);
-  }
-  const numExt = crl.tbsCertList.crlExtensions?.find((e) => e.extnID === id_ce_cRLNumber);
-  const number = numExt === undefined ? '0' : String(AsnConvert.parse(numExt.extnValue.buffer, CRLNumber).value);
-  const time = (t: { getTime(): Date } | undefined): number | null => (t === undefined ? null : t.getTime().getTime());
+  const root = roots.find((r) => {
+    try {
+      checkCrlIssuedBy(crl, r.cert);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (root === undefined) throw new CoreError('ERR_PKI_CRL_INVALID', `${what} is not signed by a root of this issuance; nothing was imported`);
   return {
-    der,
+    der: crl.der,
     root,
-    number,
-    thisUpdateMs: time(crl.tbsCertList.thisUpdate) ?? 0,
-    nextUpdateMs: time(crl.tbsCertList.nextUpdate),
-    revokedSerials: new Set((crl.tbsCertList.revokedCertificates ?? []).map((r) => Buffer.from(r.userCertificate).toString('hex').replace(/^(00)+(?=.)/u, ''))),
+    number: (crl.crlNumber ?? 0n).toString(),
+    thisUpdateMs: crl.thisUpdate.getTime(),
+    nextUpdateMs: crl.nextUpdate?.getTime() ?? null,
+    revokedSerials: new Set(crl.revoked.map((r) => r.serial)),
   };
 }
 
@@ -459,7 +433,7 @@ export function importIssuance(store: Store, input: IssuanceInput, nowMs: number
   for (const crl of crls) {
     for (const rec of records) {
       const cert = toImport.find((t) => t.rec.id === rec.id)?.info ?? (rec.cert === null ? undefined : readCaCertificate(rec.cert, `intermediate ${rec.id}`));
-      if (cert !== undefined && cert.issuerDer.equals(crl.root.subjectDer) && crl.revokedSerials.has(cert.serialHex.replace(/^(00)+(?=.)/u, ''))) retired.push(rec.id);
+      if (cert !== undefined && cert.issuerDer.equals(crl.root.subjectDer) && crl.revokedSerials.has(cert.serialHex)) retired.push(rec.id);
     }
   }
   const rootsAdded = givenRoots.filter((g) => !knownRoots.some((k) => k.sha256 === g.sha256));

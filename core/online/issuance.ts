@@ -16,10 +16,10 @@ import { CoreError } from '../errors.ts';
 import { decodeCsrPem, parseCsr, verifyCsr, type ParsedCsr } from './csr.ts';
 import { assembleCertificate, buildTbs, type SvidFields, type SvidTemplate } from './svid-template.ts';
 
-/** Seconds certificates are backdated to absorb clock skew between hosts (SPIRE uses 10 s). */
+/** How far certificates are backdated to absorb clock skew between hosts (SPIRE uses 10 s). */
 export const NOT_BEFORE_CUSHION_MS = 30_000;
-/** Length of the serial in bytes: 126 random bits, positive, fixed length. */
-export const SERIAL_BYTES = 16;
+/** Random octets of a serial (after core/pki's 0x01 prefix octet): 128 random bits. */
+export const SERIAL_RANDOM_BYTES = 16;
 
 /** What to issue. */
 export interface IssueRequest {
@@ -112,10 +112,11 @@ export function prepareFromKey(template: SvidTemplate, spki: Buffer, keyBitsOffs
   const notBeforeMs = Math.max(issuer.notBeforeMs, Math.floor((req.nowMs - NOT_BEFORE_CUSHION_MS) / 1000) * 1000);
   // Capped at the intermediate's notAfter: a leaf must never outlive its issuer.
   const notAfterMs = Math.min(issuer.notAfterMs, Math.floor((req.nowMs + req.ttlSeconds * 1000) / 1000) * 1000);
-  const serial = Buffer.allocUnsafe(SERIAL_BYTES);
+  // core/pki's serial form: a 0x01 octet (positive, fixed length, never sign-padded) and 128
+  // random bits.
+  const serial = Buffer.allocUnsafe(1 + SERIAL_RANDOM_BYTES);
   random(serial);
-  // Positive and fixed-length: top bit clear, next bit set (126 random bits remain).
-  serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
+  serial[0] = 0x01;
   const fields: SvidFields = {
     serial,
     notBeforeMs,

@@ -32,6 +32,7 @@ import {
 } from '@peculiar/asn1-ocsp';
 
 import type { SignAlgorithm } from '../hsm/types.ts';
+import { normalizeSerial } from '../pki/index.ts';
 import { expectTlv, seq, tlv } from './der.ts';
 import { signatureAlgorithmDer } from './svid-template.ts';
 
@@ -84,7 +85,7 @@ function statusOnly(status: OCSPResponseStatus): Buffer {
 }
 
 function serialHex(buf: ArrayBuffer): string {
-  return Buffer.from(buf).toString('hex').replace(/^(00)+(?=.)/u, '');
+  return normalizeSerial(Buffer.from(buf).toString('hex') || '00');
 }
 
 function wholeSeconds(ms: number): Date {

@@ -98,7 +98,7 @@ export function createHandlers(ctx: RouteContext): { https: (req: IncomingMessag
     if (id.trustDomain !== runtime.trustDomain) return unauthenticated(`the client certificate belongs to trust domain '${id.trustDomain}', not '${runtime.trustDomain}'`);
     const kind = identityKind(id);
     if (kind !== 'node' && kind !== 'admin') return new CoreError('ERR_ONLINE_FORBIDDEN', `${id.id} is a workload identity; only node SVIDs and admin certificates may call this API`);
-    const serial = cert.serialNumber.toLowerCase().replace(/^(00)+(?=.)/u, '');
+    const serial = normaliseSerial(cert.serialNumber);
     const st = certStatus(store.db, serial);
     if (st === undefined || st.spiffeId !== id.id || st.kind !== kind) return unauthenticated('the client certificate was not issued by this CA');
     return { kind, spiffeId: id.id, serial, notAfterMs: st.notAfterMs };

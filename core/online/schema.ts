@@ -3,7 +3,8 @@
  * The online CA's tables (MigrationSet domain `online`): settings, intermediates (sealed keys or
  * token key labels, CSRs, requested windows, issued certificates), trust anchors and root CRLs,
  * registration entries, join tokens (hashed), nodes, every issued certificate (for revocation,
- * OCSP and audit), and the CRLs published per intermediate.
+ * OCSP and audit). The intermediates' CRLs are recorded in core/ca's `pki` tables of the same
+ * database.
  *
  * Must never: hold an unencrypted private key or a join token in clear (only its SHA-256).
  */
@@ -15,7 +16,7 @@ export const ONLINE_MIGRATIONS: MigrationSet = {
   migrations: [
     {
       version: 1,
-      description: 'online CA: settings, intermediates, trust anchors, entries, join tokens, nodes, certificates, CRLs',
+      description: 'online CA: settings, intermediates, trust anchors, entries, join tokens, nodes, certificates',
       up: `
         CREATE TABLE online_settings (
           id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -120,16 +121,6 @@ export const ONLINE_MIGRATIONS: MigrationSet = {
         CREATE INDEX online_certs_spiffe ON online_certs(spiffe_id, not_after);
         CREATE INDEX online_certs_not_after ON online_certs(not_after);
         CREATE INDEX online_certs_revoked ON online_certs(issuer_id, revoked_at) WHERE revoked_at IS NOT NULL;
-
-        CREATE TABLE online_crls (
-          issuer_id TEXT NOT NULL REFERENCES online_intermediates(id),
-          crl_number INTEGER NOT NULL,
-          this_update INTEGER NOT NULL,
-          next_update INTEGER NOT NULL,
-          revoked_count INTEGER NOT NULL,
-          der BLOB NOT NULL,
-          PRIMARY KEY (issuer_id, crl_number)
-        ) STRICT;
       `,
     },
   ],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 
 import { CoreError } from '../errors.ts';
 import { openStore, type Database, type Store } from '../store/index.ts';
+import { PKI_MIGRATIONS } from '../ca/store.ts';
 import { ONLINE_MIGRATIONS } from './schema.ts';
 
 /** Where intermediate private keys live. */
@@ -40,11 +41,12 @@ export function onlineDbPath(home: string): string {
 }
 
 /**
- * Opens (and migrates) the online database.
+ * Opens (and migrates) the online database. It also holds core/ca's `pki` tables, where the
+ * intermediates' CRLs are recorded.
  * @throws {CoreError} ERR_STORE_OPEN_FAILED, ERR_STORE_MIGRATION_FAILED, ERR_STORE_FROM_FUTURE
  */
 export function openOnlineStore(path: string): Store {
-  return openStore(path, { migrations: [ONLINE_MIGRATIONS] });
+  return openStore(path, { migrations: [ONLINE_MIGRATIONS, PKI_MIGRATIONS] });
 }
 
 interface SettingsRow {

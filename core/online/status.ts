@@ -7,6 +7,7 @@
  *
  * Must never: include a key, token or PIN.
  */
+import { spkiSha256 } from '../pki/index.ts';
 import type { Database } from '../store/index.ts';
 import { certCounts, expiringIdentities } from './cert-store.ts';
 import { issuedIntermediates, listIntermediates, listRoots, type IntermediateState } from './intermediates.ts';
@@ -56,15 +57,15 @@ export function collectStatus(db: Database, nowMs: number, opts: { maxSvidTtlSec
   if (pending.length > 0) warnings.push(`${pending.length} intermediate(s) await their certificates from the ceremony (${pending.map((p) => p.id).join(', ')})`);
   const one = (sql: string, ...a: number[]): number => (db.prepare(sql).get(...a) as { n: number }).n;
   const expiring = expiringIdentities(db, nowMs, [24 * 3_600_000, 12 * 3_600_000, 6 * 3_600_000]);
-  const crls = (
-    db.prepare('SELECT c.issuer_id, c.crl_number, c.this_update, c.next_update, c.revoked_count FROM online_crls c JOIN (SELECT issuer_id, MAX(crl_number) AS n FROM online_crls GROUP BY issuer_id) m ON c.issuer_id = m.issuer_id AND c.crl_number = m.n ORDER BY c.issuer_id').all() as Array<{
-      issuer_id: string;
-      crl_number: number;
-      this_update: number;
-      next_update: number;
-      revoked_count: number;
-    }>
-  ).map((r) => ({ issuerId: r.issuer_id, number: r.crl_number, thisUpdate: new Date(r.this_update).toISOString(), nextUpdate: new Date(r.next_update).toISOString(), revoked: r.revoked_count }));
+  const hasPki = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pki_crls'").get() !== undefined;
+  const crls = hasPki
+    ? issued.flatMap((i) => {
+        const r = db.prepare('SELECT crl_number, this_update, next_update, revoked_count FROM pki_crls WHERE issuer_spki_sha256 = ? ORDER BY crl_number DESC LIMIT 1').get(spkiSha256(i.spki)) as
+          | { crl_number: number; this_update: string; next_update: string; revoked_count: number }
+          | undefined;
+        return r === undefined ? [] : [{ issuerId: i.id, number: r.crl_number, thisUpdate: r.this_update, nextUpdate: r.next_update, revoked: r.revoked_count }];
+      })
+    : [];
   return {
     trustDomain: s.trustDomain,
     keyStore: s.keyStore,

@@ -10,7 +10,8 @@
  * - basicConstraints CA:FALSE, critical (§4.1);
  * - keyUsage digitalSignature only, critical (§4.3);
  * - extKeyUsage serverAuth and clientAuth (§4.4);
- * - SKI (RFC 5280 §4.2.1.2 method 1) and AKI = the intermediate's SKI.
+ * - SKI (RFC 7093 method 1: the leftmost 160 bits of SHA-256 of the key, as core/pki makes them)
+ *   and AKI = the intermediate's SKI.
  *
  * Must never: encode anything the caller did not validate, or sign (signing is the caller's).
  */
@@ -56,7 +57,7 @@ export interface SvidTemplate {
 
 /** The per-certificate values. */
 export interface SvidFields {
-  /** Positive serial, 16 bytes with the high bit clear. */
+  /** Positive serial: the 0x01 prefix octet and 16 random octets (core/pki's serial form). */
   readonly serial: Buffer;
   readonly notBeforeMs: number;
   readonly notAfterMs: number;
@@ -168,9 +169,9 @@ function sanExtension(spiffeId: string, dnsNames: readonly string[], ips: readon
   return seq(SAN_OID, CRITICAL, tlv(0x04, seq(...names)));
 }
 
-/** SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */
+/** The leftmost 160 bits of SHA-256 of the subjectPublicKey bits (RFC 7093 §2 method 1). */
 export function keyIdentifier(spki: Buffer, keyBitsOffset: number): Buffer {
-  return createHash('sha1').update(spki.subarray(keyBitsOffset)).digest();
+  return createHash('sha256').update(spki.subarray(keyBitsOffset)).digest().subarray(0, 20);
 }
 
 /** Builds the DER tbsCertificate for one SVID. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { softwareSigner } from '../../../core/crypto/signer.ts';
 import { exportRequests, importIssuance, initOnline, listIntermediates, openIntermediateKeys, prepareBatch } from '../../../core/online/intermediates.ts';
-import { buildIntermediateCsr, csrPem } from '../../../core/online/intermediate-csr.ts';
+import { buildCsr, PEM_LABEL, toPem } from '../../../core/pki/index.ts';
 import { openOnlineStore, readSettings } from '../../../core/online/settings.ts';
 import type { Store } from '../../../core/store/index.ts';
 import { Secret } from '../../../core/util/secret.ts';
@@ -94,7 +94,7 @@ describe('intermediate lifecycle (SoftHSM)', () => {
         make: ({ root, store }) => {
           sign(root, store);
           const k = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-          const pem = signIntermediate(root, csrPem(buildIntermediateCsr({ commonName: 'x', organization: TD }, softwareSigner(k, 'ECDSA-SHA256'), `spiffe://${TD}`)), { startMs: Date.now() - DAY, endMs: Date.now() + DAY });
+          const pem = signIntermediate(root, toPem(PEM_LABEL.csr, buildCsr({ subject: { organization: TD, commonName: 'x' }, signer: softwareSigner(k, 'ECDSA-SHA256') }).der), { startMs: Date.now() - DAY, endMs: Date.now() + DAY });
           return { intermediates: [pemToDer(pem)], roots: [root.der] };
         },
         reason: /answers no CSR this online CA sent/u,

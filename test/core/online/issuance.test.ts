@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { softwareSigner } from '../../../core/crypto/signer.ts';
 import { issuerProfile, readCaCertificate, signAlgorithmFor } from '../../../core/online/ca-cert.ts';
-import { buildIntermediateCsr, csrPem } from '../../../core/online/intermediate-csr.ts';
+import { buildCsr, issuerFromCertificate, keyIdentifier, parseCertificate, PEM_LABEL, toPem } from '../../../core/pki/index.ts';
+import { lintSvid, selfCheckTemplate } from '../../../core/online/svid-lint.ts';
 import { issueSvid, NOT_BEFORE_CUSHION_MS } from '../../../core/online/issuance.ts';
 import { certificatePem, compileTemplate, type SvidTemplate } from '../../../core/online/svid-template.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
@@ -26,10 +27,10 @@ interface Intermediate {
 
 function makeIntermediate(root: TestRoot, alg: 'ec-p256' | 'rsa-2048' | 'ec-p384', window: { startMs: number; endMs: number }, extensions = 'v3_int'): Intermediate {
   const key = alg === 'rsa-2048' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey : generateKeyPairSync('ec', { namedCurve: alg === 'ec-p256' ? 'prime256v1' : 'secp384r1' }).privateKey;
-  const csr = buildIntermediateCsr({ commonName: 'NEAM CA online intermediate test', organization: TD }, softwareSigner(key, signAlgorithmFor(alg)), `spiffe://${TD}`);
+  const csr = buildCsr({ subject: { organization: TD, commonName: 'NEAM CA online intermediate test' }, signer: softwareSigner(key, signAlgorithmFor(alg)) }).der;
   // An independent implementation accepts our intermediate CSR.
-  expect(runOk('openssl', ['req', '-verify', '-noout'], { input: csrPem(csr) }) + '').toBeDefined();
-  const pem = signIntermediate(root, csrPem(csr), window, extensions);
+  expect(runOk('openssl', ['req', '-verify', '-noout'], { input: toPem(PEM_LABEL.csr, csr) }) + '').toBeDefined();
+  const pem = signIntermediate(root, toPem(PEM_LABEL.csr, csr), window, extensions);
   const info = readCaCertificate(pemToDer(pem));
   return { key, pem, template: compileTemplate(issuerProfile('int1', info, { ocspUrl: 'http://ca.example.org:8080/ocsp', crlUrl: 'http://ca.example.org:8080/crl/int1.crl' })) };
 }
@@ -100,10 +101,11 @@ describe('SVID issuance fast path', () => {
     expect(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
     const intCert = new x509.X509Certificate(ec.pem);
     expect(cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId).toBe(intCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
-    expect(cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId).toBe(await (await x509.SubjectKeyIdentifierExtension.create(cert.publicKey)).keyId);
+    // RFC 7093 method 1, as core/pki computes key identifiers.
+    expect(cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId).toBe(keyIdentifier(cert.publicKey.rawData.byteLength === 91 ? Buffer.from(cert.publicKey.rawData) : Buffer.alloc(0)));
     expect(cert.publicKey.rawData.byteLength).toBe(91);
-    // Serial: 16 bytes, positive, ≥ 64 random bits.
-    expect(svid.serialHex).toMatch(/^[4-7][0-9a-f]{31}$/u);
+    // Serial: core/pki's form, 0x01 then 16 random octets (≥ 64 random bits).
+    expect(svid.serialHex).toMatch(/^01[0-9a-f]{32}$/u);
     expect(new X509Certificate(svid.der).serialNumber.toLowerCase()).toBe(svid.serialHex);
     // Validity: backdated by the cushion, 24 h of life.
     expect(svid.notBeforeMs).toBe(Math.floor((now - NOT_BEFORE_CUSHION_MS) / 1000) * 1000);
@@ -113,7 +115,7 @@ describe('SVID issuance fast path', () => {
     expect(text).toMatch(/URI:http:\/\/ca\.example\.org:8080\/crl\/int1\.crl/u);
   });
 
-  it('serials differ and carry 126 random bits', async () => {
+  it('serials differ and carry 128 random bits', async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 50; i++) {
       const svid = await issueSvid(ec.template, ec.key, { csrPem: makeCsr().pem, spiffeId: 'spiffe://example.org/w', dnsNames: [], ttlSeconds: 3600, nowMs: now });
@@ -145,5 +147,24 @@ describe('SVID issuance fast path', () => {
     const p384 = makeIntermediate(root, 'ec-p384', { startMs: now - HOUR, endMs: now + 30 * DAY });
     const svid = await issueSvid(p384.template, p384.key, { csrPem: makeCsr({ curve: 'P-384', hash: 'sha384' }).pem, spiffeId: 'spiffe://example.org/w', dnsNames: [], ttlSeconds: 3600, nowMs: now });
     expect(verify(certificatePem(svid.der), p384.pem, 'sslserver').out).toMatch(/leaf\.pem: OK/u);
+  });
+});
+
+describe('the fast path agrees with the PKI engine', () => {
+  const tmp = tempDir('neam-issuance-lint-');
+  afterAll(() => tmp.cleanup());
+  it('issued SVIDs pass core/pki lint for the workload-svid profile', async () => {
+    const root = createTestRoot(join(tmp.dir, 'root'));
+    const now = Date.now();
+    const int = makeIntermediate(root, 'ec-p256', { startMs: now - HOUR, endMs: now + 90 * DAY });
+    const svid = await issueSvid(int.template, int.key, { csrPem: makeCsr({ uris: ['spiffe://example.org/ns/a/sa/b'], dnsNames: ['b.a.svc'] }).pem, spiffeId: 'spiffe://example.org/ns/a/sa/b', dnsNames: ['b.a.svc'], ttlSeconds: 86_400, nowMs: now });
+    const cert = parseCertificate(svid.der);
+    expect(lintSvid(cert.tbsDer, issuerFromCertificate(parseCertificate(int.pem)), int.template, TD, { spiffeId: 'spiffe://example.org/ns/a/sa/b', dnsNames: ['b.a.svc'] }, now)).toEqual([]);
+    // The self-check every template runs before it issues, and a lint that can fail: a
+    // certificate for another trust domain is refused by the same linter.
+    expect(() => selfCheckTemplate(int.template, issuerFromCertificate(parseCertificate(int.pem)), TD, now)).not.toThrow();
+    const other = await issueSvid(int.template, int.key, { csrPem: makeCsr().pem, spiffeId: 'spiffe://other.org/x', dnsNames: [], ttlSeconds: 86_400, nowMs: now });
+    const problems = lintSvid(parseCertificate(other.der).tbsDer, issuerFromCertificate(parseCertificate(int.pem)), int.template, TD, { spiffeId: 'spiffe://other.org/x', dnsNames: [] }, now);
+    expect(problems.length).toBeGreaterThan(0);
   });
 });
