@@ -2,9 +2,10 @@
  * The load generator of `npm run bench -- issuance`, run as its own process so it measures the
  * server from outside: C keep-alive TLS connections with mutual TLS, one outstanding request per
  * connection, requests built from the same CSR stream for every target (only the JSON envelope
- * differs: ours `{"entryId","csr"}`, cfssl's `{"certificate_request"}`). Prints one JSON line:
- * completed and failed requests in the measurement window, latencies (p50, p99), and the body of
- * one successful response for the bench to verify with OpenSSL.
+ * differs: ours `{"entryId","csr"}`, cfssl's `{"certificate_request"}`). Prints `{"event":"measure"}`
+ * and `{"event":"stop"}` lines when the measurement window opens and closes, then one JSON line:
+ * completed and failed requests in the window, latencies (p50, p99), and the body of one
+ * successful response for the bench to verify with OpenSSL.
  */
 import { readFileSync } from 'node:fs';
 import { connect, type TLSSocket } from 'node:tls';
@@ -91,6 +92,10 @@ function runConnection(): Promise<void> {
   });
 }
 
+// Tell the bench when the measurement window opens and closes, so it can read the server's CPU
+// time over exactly that window.
+setTimeout(() => process.stdout.write('{"event":"measure"}\n'), Math.max(0, measureFrom - Date.now()));
+setTimeout(() => process.stdout.write('{"event":"stop"}\n'), Math.max(0, stopAt - Date.now()));
 await Promise.all(Array.from({ length: spec.concurrency }, runConnection));
 latencies.sort((a, b) => a - b);
 const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? NaN;

@@ -1,12 +1,14 @@
 /**
- * `npm run bench -- issuance [--duration S] [--warmup S] [--concurrency C] [--workers N] [--csrs N]`
+ * `npm run bench -- issuance [--duration=S] [--warmup=S] [--concurrency=C] [--workers=N] [--csrs=N]`
  *
  * Drives, one after the other in the same run and with the same load generator
  * (bench/issuance-load.ts: mutual TLS, keep-alive, C connections, the same CSR stream):
  *   1. `cfssl serve` (Debian golang-cfssl) with an ECDSA P-256 CA, default log level;
  *   2. the same with `-loglevel 2` (warnings only), cfssl's faster setting;
- *   3. `neam-ca serve` with an ECDSA P-256 intermediate (software key sealed under a SoftHSM KEK);
- *   4. `neam-ca serve` with an RSA-2048 intermediate.
+ *   3. `neam-ca serve` with an ECDSA P-256 intermediate (software key sealed under a SoftHSM KEK),
+ *      with the default recordDurability `full` (fsync before a certificate is returned) and with
+ *      `batched` (WAL fsynced every 100 ms);
+ *   4. the same with an RSA-2048 intermediate.
  * Both CAs are set up the way an operator would (CLI commands; intermediates signed by a
  * throwaway root with `openssl ca`), both verify every CSR's signature, and one certificate from
  * each is checked with `openssl verify -x509_strict -purpose sslclient`. Prints certificates per
@@ -46,10 +48,8 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const get = (name: string): string | undefined => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  // `--name=value` (bench/run.ts takes every bare word for a benchmark name).
+  const get = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const num = (name: string, d: number): number => {
     const v = get(name);
     return v === undefined ? d : Number(v);
@@ -138,17 +138,45 @@ interface LoadResult {
   failureSample: string;
 }
 
-function runLoad(spec: Record<string, unknown>): Promise<LoadResult> {
+/** CPU time (user + system, seconds) a process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /su, '').split(' ');
+    // utime and stime are fields 14 and 15 of /proc/PID/stat (12 and 13 after the command name).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs the load generator; `serverPid` is sampled for CPU time over the measurement window. */
+function runLoad(spec: Record<string, unknown>, serverPid: number | undefined): Promise<LoadResult & { serverCpuSeconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'bench/issuance-load.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT_DIR });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code ?? 'signal'}`))));
+    let cpuStart = NaN;
+    let cpuStop = NaN;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (Number.isNaN(cpuStart) && out.includes('"event":"measure"')) cpuStart = cpuSeconds(serverPid);
+      if (Number.isNaN(cpuStop) && out.includes('"event":"stop"')) cpuStop = cpuSeconds(serverPid);
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        reject(new Error(`load generator exited with ${code ?? 'signal'}`));
+        return;
+      }
+      const last = out.trim().split('\n').pop() ?? '{}';
+      resolve({ ...(JSON.parse(last) as LoadResult), serverCpuSeconds: cpuStop - cpuStart });
+    });
   });
 }
 
 interface Row {
   name: string;
+  /** Server CPU time per certificate (µs): robust to other load on the machine. */
+  cpuUs: number;
   perSecond: number;
   p50: number;
   p99: number;
@@ -283,58 +311,60 @@ export const ISSUANCE_BENCH: Bench = {
       writeFileSync(csrFile, JSON.stringify(csrs));
       const ecdsa = await setUpNeam(dir, root, 'ec-p256', opts);
       children.push(ecdsa.child);
-      await stop(ecdsa.child);
       const rows: Row[] = [];
-      const load = (port: number, path: string, format: 'neam' | 'cfssl', entryId: string | undefined, cert: string, key: string): Promise<LoadResult> =>
-        runLoad({ host: '127.0.0.1', port, path, format, entryId, csrFile, certFile: cert, keyFile: key, caFile: root.certPath, concurrency: opts.concurrency, warmupSeconds: opts.warmup, durationSeconds: opts.duration });
+      const load = (port: number, path: string, format: 'neam' | 'cfssl', entryId: string | undefined, cert: string, key: string, pid: number | undefined): Promise<LoadResult & { serverCpuSeconds: number }> =>
+        runLoad({ host: '127.0.0.1', port, path, format, entryId, csrFile, certFile: cert, keyFile: key, caFile: root.certPath, concurrency: opts.concurrency, warmupSeconds: opts.warmup, durationSeconds: opts.duration }, pid);
 
       for (const level of [undefined, 2]) {
         const name = `cfssl serve (ECDSA P-256 CA${level === undefined ? ', default log level' : ', -loglevel 2'})`;
         console.log(`running: ${name}`);
         const c = await setUpCfssl(dir, root, level);
         children.push(c.child);
-        const r = await load(c.port, '/api/v1/cfssl/sign', 'cfssl', undefined, ecdsa.nodeCert, ecdsa.nodeKey);
+        const r = await load(c.port, '/api/v1/cfssl/sign', 'cfssl', undefined, ecdsa.nodeCert, ecdsa.nodeKey, c.child.pid);
         const rss = peakRssMb(c.child.pid);
         await stop(c.child);
         const cert = r.sample === '' ? '' : ((JSON.parse(r.sample) as { result?: { certificate?: string } }).result?.certificate ?? '');
-        rows.push({ name, perSecond: r.perSecond, p50: r.p50, p99: r.p99, rssMb: rss, failed: r.failed, verified: cert === '' ? `no sample (${r.failureSample})` : verifyLeaf(dir, `cfssl${level ?? ''}`, cert, c.caPem, root.certPath) });
+        rows.push({ name, cpuUs: (r.serverCpuSeconds / r.done) * 1e6, perSecond: r.perSecond, p50: r.p50, p99: r.p99, rssMb: rss, failed: r.failed, verified: cert === '' ? `no sample (${r.failureSample})` : verifyLeaf(dir, `cfssl${level ?? ''}`, cert, c.caPem, root.certPath) });
       }
 
-      const neamRun = async (alg: 'ec-p256' | 'rsa-2048', setup?: Awaited<ReturnType<typeof setUpNeam>>): Promise<void> => {
-        const name = `neam-ca serve (${alg === 'ec-p256' ? 'ECDSA P-256' : 'RSA-2048'} intermediate${opts.workers === undefined ? '' : `, ${opts.workers} workers`})`;
+      type NeamSetup = Awaited<ReturnType<typeof setUpNeam>>;
+      const neamRun = async (alg: 'ec-p256' | 'rsa-2048', durability: 'full' | 'batched', setup?: NeamSetup): Promise<NeamSetup> => {
+        const name = `neam-ca serve (${alg === 'ec-p256' ? 'ECDSA P-256' : 'RSA-2048'}, recordDurability ${durability}${opts.workers === undefined ? '' : `, ${opts.workers} workers`})`;
         console.log(`running: ${name}`);
         let s = setup;
         if (s === undefined) s = await setUpNeam(dir, root, alg, opts);
-        else {
-          // Restart the already prepared ECDSA server so its peak RSS covers this run only.
-          const port = s.port;
-          const pin = join(s.home, 'pins', 'online.pin');
-          const child = spawn(process.execPath, [BIN, 'serve', '--home', s.home, '--token', 'online', '--pin-file', pin, '--config', join(s.home, 'serve.yaml')], { stdio: ['ignore', 'ignore', 'ignore'], cwd: ROOT_DIR });
-          s = { ...s, child };
-          await waitForPort(port);
-        }
-        children.push(s.child);
-        const r = await load(s.port, '/v1/svids', 'neam', s.entryId, s.nodeCert, s.nodeKey);
-        const rss = peakRssMb(s.child.pid);
-        await stop(s.child);
+        // (Re)start with this run's configuration, so the peak RSS covers this run only.
+        if (s.child.exitCode === null) await stop(s.child);
+        const config = join(s.home, `serve-${durability}.yaml`);
+        writeFileSync(config, `${readFileSync(join(s.home, 'serve.yaml'), 'utf8')}recordDurability: ${durability}\n`);
+        const child = spawn(process.execPath, [BIN, 'serve', '--home', s.home, '--token', 'online', '--pin-file', join(s.home, 'pins', 'online.pin'), '--config', config], { stdio: ['ignore', 'ignore', 'ignore'], cwd: ROOT_DIR });
+        children.push(child);
+        await waitForPort(s.port);
+        const r = await load(s.port, '/v1/svids', 'neam', s.entryId, s.nodeCert, s.nodeKey, child.pid);
+        const rss = peakRssMb(child.pid);
+        await stop(child);
         const sample = r.sample === '' ? undefined : (JSON.parse(r.sample) as { svid: string; chain: string });
-        rows.push({ name, perSecond: r.perSecond, p50: r.p50, p99: r.p99, rssMb: rss, failed: r.failed, verified: sample === undefined ? `no sample (${r.failureSample})` : verifyLeaf(dir, alg, sample.svid, sample.chain, root.certPath) });
+        rows.push({ name, cpuUs: (r.serverCpuSeconds / r.done) * 1e6, perSecond: r.perSecond, p50: r.p50, p99: r.p99, rssMb: rss, failed: r.failed, verified: sample === undefined ? `no sample (${r.failureSample})` : verifyLeaf(dir, alg, sample.svid, sample.chain, root.certPath) });
+        return s;
       };
-      await neamRun('ec-p256', ecdsa);
-      await neamRun('rsa-2048');
+      await neamRun('ec-p256', 'full', ecdsa);
+      await neamRun('ec-p256', 'batched', ecdsa);
+      const rsaSetup = await neamRun('rsa-2048', 'full');
+      await neamRun('rsa-2048', 'batched', rsaSetup);
 
       console.log('');
-      console.log(`${'server'.padEnd(58)} ${'certs/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'peak RSS MB'.padStart(11)} ${'failed'.padStart(6)}  sample`);
-      for (const r of rows) console.log(`${r.name.padEnd(58)} ${fmt(r.perSecond).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} ${fmt(r.rssMb, 1).padStart(11)} ${String(r.failed).padStart(6)}  ${r.verified}`);
+      console.log(`${'server'.padEnd(58)} ${'certs/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU us/cert'.padStart(11)} ${'peak RSS MB'.padStart(11)} ${'failed'.padStart(6)}  sample`);
+      for (const r of rows) console.log(`${r.name.padEnd(58)} ${fmt(r.perSecond).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} ${fmt(r.cpuUs).padStart(11)} ${fmt(r.rssMb, 1).padStart(11)} ${String(r.failed).padStart(6)}  ${r.verified}`);
+      const cfsslDefault = rows[0]?.perSecond ?? NaN;
       const cfsslBest = Math.max(rows[0]?.perSecond ?? 0, rows[1]?.perSecond ?? 0);
-      const ours = rows[2]?.perSecond ?? 0;
-      const rsa = rows[3]?.perSecond ?? 0;
-      const rssMax = Math.max(rows[2]?.rssMb ?? 0, rows[3]?.rssMb ?? 0);
+      const [ecFull, ecBatched, rsaFull, rsaBatched] = [rows[2], rows[3], rows[4], rows[5]].map((r) => r?.perSecond ?? NaN) as [number, number, number, number];
+      const rssMax = Math.max(...rows.slice(2).map((r) => r.rssMb));
       console.log('');
-      console.log(`ratio neam-ca ECDSA / cfssl default log level: ${fmt(ours / (rows[0]?.perSecond ?? NaN), 2)}x`);
-      console.log(`ratio neam-ca ECDSA / cfssl best (-loglevel 2): ${fmt(ours / cfsslBest, 2)}x   (target >= 1.5x)`);
-      console.log(`neam-ca RSA-2048: ${fmt(rsa)} certificates/s   (target >= 1200)`);
-      console.log(`neam-ca peak RSS: ${fmt(rssMax, 1)} MB   (target < 250 MB)`);
+      console.log(`ratio neam-ca ECDSA / cfssl (default log level): full ${fmt(ecFull / cfsslDefault, 2)}x, batched ${fmt(ecBatched / cfsslDefault, 2)}x`);
+      console.log(`ratio neam-ca ECDSA / cfssl (best of the two):   full ${fmt(ecFull / cfsslBest, 2)}x, batched ${fmt(ecBatched / cfsslBest, 2)}x   (target >= 1.5x)`);
+      console.log(`neam-ca RSA-2048: full ${fmt(rsaFull)}/s, batched ${fmt(rsaBatched)}/s   (target >= 1200)`);
+      console.log(`neam-ca peak RSS (max over its runs): ${fmt(rssMax, 1)} MB   (target < 250 MB)`);
+      console.log(`server CPU per certificate, neam-ca ECDSA (full) / cfssl (best): ${fmt((rows[2]?.cpuUs ?? NaN) / Math.min(rows[0]?.cpuUs ?? NaN, rows[1]?.cpuUs ?? NaN), 2)}x (lower is better; less sensitive to other load on the machine than certs/s)`);
       const ip = await inProcess(root, csrs);
       console.log(`in-process, one thread: full issuance ${fmt(ip.full)}/s vs import+verify CSR and sign only ${fmt(ip.baseline)}/s = ${fmt((ip.full / ip.baseline) * 100)} %   (target >= 60 %)`);
     } finally {

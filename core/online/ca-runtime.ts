@@ -106,6 +106,7 @@ export class CaRuntime {
   #rootCrls: Buffer[] = [];
   #crls = new Map<string, PublishedCrl>();
   #dataVersion = -1;
+  #lastSignature = '';
   #lastCoverageWarnMs = 0;
 
   private constructor(o: RuntimeOptions, settings: OnlineSettings, pool: IssuancePool, recorder: CertSink) {
@@ -168,12 +169,33 @@ export class CaRuntime {
     return [...this.#ints.values()];
   }
 
-  /** Reloads everything from the database if another connection changed it. Returns true when it did. */
+  /**
+   * Reloads the in-memory views when another connection changed what they hold. SQLite's
+   * data_version moves with every commit of another connection, including the certificate
+   * writer's group commits, so a cheap signature of the watched tables decides whether to reload.
+   */
   refreshIfChanged(): boolean {
     const v = this.#o.store.db.pragma('data_version', { simple: true }) as number;
     if (v === this.#dataVersion) return false;
+    this.#dataVersion = v;
+    const sig = this.#signature();
+    if (sig === this.#lastSignature) return false;
     this.reload();
     return true;
+  }
+
+  #signature(): string {
+    const db = this.#o.store.db;
+    const parts = [
+      db.prepare('SELECT COUNT(*) AS n, MAX(updated_at) AS u, TOTAL(ttl_seconds) AS t FROM online_entries').get(),
+      db.prepare('SELECT COUNT(*) AS n, MAX(revoked_at) AS r FROM online_certs WHERE revoked_at IS NOT NULL').get(),
+      db.prepare('SELECT COUNT(*) AS n, MAX(evicted_at) AS e FROM online_nodes WHERE evicted_at IS NOT NULL').get(),
+      db.prepare("SELECT COUNT(*) AS n, GROUP_CONCAT(id || ':' || state) AS s FROM online_intermediates").get(),
+      db.prepare('SELECT COUNT(*) AS n, MAX(added_at) AS a, MAX(removed_at) AS r FROM online_roots').get(),
+      db.prepare('SELECT COUNT(*) AS n, MAX(imported_at) AS i FROM online_root_crls').get(),
+      db.prepare('SELECT bundle_sequence AS b FROM online_settings').get(),
+    ];
+    return JSON.stringify(parts);
   }
 
   /** Reloads the state from the database. */
@@ -181,6 +203,7 @@ export class CaRuntime {
     const { store, session, config, log } = this.#o;
     const db = store.db;
     this.#dataVersion = db.pragma('data_version', { simple: true }) as number;
+    this.#lastSignature = this.#signature();
     const nowMs = this.#o.now();
     // Intermediates: open keys of the ones not loaded yet; drop retired/expired ones.
     const issued = issuedIntermediates(db).filter((i) => i.notAfterMs > nowMs);

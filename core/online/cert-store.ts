@@ -161,7 +161,8 @@ export class ThreadedCertRecorder implements CertSink {
   /** Starts the writer thread on the database file at `path` (see cert-writer-worker.ts for `durability`). */
   static start(path: string, durability: 'full' | 'batched' = 'full'): Promise<ThreadedCertRecorder> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./cert-writer-worker.cjs', import.meta.url), { workerData: { path, durability } });
+      // A small young generation: the writer allocates little, and every MB counts in the server's RSS.
+      const worker = new Worker(new URL('./cert-writer-worker.cjs', import.meta.url), { workerData: { path, durability }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       const onError = (e: unknown): void => reject(new CoreError('ERR_STORE_OPEN_FAILED', 'the certificate writer thread could not start', { cause: e }));
       worker.once('error', onError);
       worker.once('message', (m: { type: string }) => {

@@ -64,7 +64,8 @@ export const serveConfigSchema = z.strictObject({
     .optional(),
   serverDnsNames: z.array(z.string()).default(['localhost']),
   serverIpAddresses: z.array(z.string()).default(['127.0.0.1']),
-  workers: z.number().int().min(0).max(64).default(availableParallelism()),
+  // One core stays with the main thread (TLS, HTTP, authorisation) and the record writer.
+  workers: z.number().int().min(0).max(64).default(Math.max(1, availableParallelism() - 1)),
   svid: z
     .strictObject({
       defaultTtl: duration.default(86_400),

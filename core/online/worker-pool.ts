@@ -62,7 +62,9 @@ export class IssuancePool {
 
   #spawn(index: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_URL);
+      // A bounded young generation keeps the server's RSS predictable under load (V8 otherwise grows
+      // it to tens of MB per thread); issuance garbage is short-lived and small.
+      const worker = new Worker(WORKER_URL, { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
       const slot: Slot = { worker, outstanding: 0, ready: false, outbox: [] };
       this.#slots[index] = slot;
       let started = false;
