@@ -3,6 +3,7 @@
  * The registry of `neam-ca` commands: each domain contributes its list.
  */
 import type { Command } from '../command.ts';
+import { BUNDLE_COMMANDS } from './bundle.ts';
 import { CA_COMMANDS, INSPECT_COMMANDS } from './ca.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { HSM_COMMANDS } from './hsm.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   ...DEMO_COMMANDS,
   ...HSM_COMMANDS,
   ...CA_COMMANDS,
+  ...BUNDLE_COMMANDS,
   ...INSPECT_COMMANDS,
   ...QUORUM_COMMANDS,
   ...TRANSCRIPT_COMMANDS,
