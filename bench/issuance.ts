@@ -201,12 +201,12 @@ async function setUpNeam(dir: string, root: TestRoot, alg: 'ec-p256' | 'rsa-2048
   const pin = join(home, 'pins', 'online.pin');
   cli(home, ['online', 'init', '--trust-domain', TD, '--token', 'online', '--pin-file', pin, '--algorithm', alg, '--windows', '1', '--start', new Date(Date.now() - 3_600_000).toISOString()]);
   cli(home, ['online', 'export-csrs', '--out', join(home, 'req')]);
-  const req = JSON.parse(readFileSync(join(home, 'req', 'request.json'), 'utf8')) as { requests: Array<{ id: string; notBefore: string; notAfter: string }> };
+  const req = JSON.parse(readFileSync(join(home, 'req', 'index.json'), 'utf8')) as { requests: Array<{ name: string; csr: string; notBefore: string; notAfter: string }> };
   const certArgs: string[] = [];
   for (const r of req.requests) {
-    const pem = signIntermediate(root, readFileSync(join(home, 'req', `${r.id}.csr.pem`), 'utf8'), { startMs: Date.parse(r.notBefore), endMs: Date.parse(r.notAfter) });
-    writeFileSync(join(home, 'req', `${r.id}.pem`), pem);
-    certArgs.push('--cert', join(home, 'req', `${r.id}.pem`));
+    const pem = signIntermediate(root, readFileSync(join(home, 'req', r.csr.replace(/^payload\//u, '')), 'utf8'), { startMs: Date.parse(r.notBefore), endMs: Date.parse(r.notAfter) });
+    writeFileSync(join(home, `${r.name}.pem`), pem);
+    certArgs.push('--cert', join(home, `${r.name}.pem`));
   }
   cli(home, ['online', 'import-issuance', ...certArgs, '--root', root.certPath]);
   const entry = JSON.parse(cli(home, ['entry', 'create', '--spiffe-id', WORKLOAD, '--parent', 'bench-node', '--json'])) as { value: { id: string } };

@@ -429,13 +429,7 @@ export function importIssuance(store: Store, input: IssuanceInput, nowMs: number
     toImport.push({ rec, info, root });
   });
   const crls = (input.rootCrls ?? []).map((d, i) => parseRootCrl(d, roots, i));
-  const retired: string[] = [];
-  for (const crl of crls) {
-    for (const rec of records) {
-      const cert = toImport.find((t) => t.rec.id === rec.id)?.info ?? (rec.cert === null ? undefined : readCaCertificate(rec.cert, `intermediate ${rec.id}`));
-      if (cert !== undefined && cert.issuerDer.equals(crl.root.subjectDer) && crl.revokedSerials.has(cert.serialHex)) retired.push(rec.id);
-    }
-  }
+  const retired = revokedIntermediates(records, crls, new Map(toImport.map((t) => [t.rec.id, t.info])));
   const rootsAdded = givenRoots.filter((g) => !knownRoots.some((k) => k.sha256 === g.sha256));
   let crlCount = 0;
   store.transaction((db) => {
@@ -463,6 +457,39 @@ export function importIssuance(store: Store, input: IssuanceInput, nowMs: number
     warnings,
     bundleSequence: readSettings(store.db).bundleSequence,
   };
+}
+
+/**
+ * Imports root CRLs (e.g. from a `crl` bundle): each must be signed by a trust anchor we hold.
+ * Returns how many were new.
+ * @throws {CoreError} ERR_PKI_CRL_INVALID, ERR_ONLINE_NOT_INITIALIZED
+ */
+export function importRootCrls(store: Store, crls: readonly Buffer[], nowMs: number): number {
+  readSettings(store.db);
+  const roots = (store.db.prepare('SELECT cert FROM online_roots WHERE removed_at IS NULL').all() as Array<{ cert: Buffer }>).map((r) => readCaCertificate(r.cert, 'a stored root'));
+  const parsed = crls.map((d, i) => parseRootCrl(d, roots, i));
+  const retired = revokedIntermediates(listIntermediates(store.db), parsed, new Map());
+  let n = 0;
+  store.transaction((db) => {
+    for (const crl of parsed) {
+      n += db
+        .prepare('INSERT OR IGNORE INTO online_root_crls (root_sha256, crl_number, this_update, next_update, der, imported_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(crl.root.sha256, crl.number, crl.thisUpdateMs, crl.nextUpdateMs, crl.der, nowMs).changes;
+    }
+    for (const id of retired) db.prepare("UPDATE online_intermediates SET state = 'retired' WHERE id = ?").run(id);
+  });
+  return n;
+}
+
+/** Intermediates (issued, or being imported now) that a root CRL lists as revoked. */
+function revokedIntermediates(records: readonly IntermediateRecord[], crls: readonly ParsedRootCrl[], importing: ReadonlyMap<string, CaCertInfo>): string[] {
+  const out: string[] = [];
+  for (const rec of records) {
+    const cert = importing.get(rec.id) ?? (rec.cert === null ? undefined : readCaCertificate(rec.cert, `intermediate ${rec.id}`));
+    if (cert === undefined || rec.state === 'retired') continue;
+    if (crls.some((crl) => cert.issuerDer.equals(crl.root.subjectDer) && crl.revokedSerials.has(cert.serialHex))) out.push(rec.id);
+  }
+  return out;
 }
 
 /** The current trust anchors (DER). */

@@ -10,7 +10,7 @@
  * Must never: print a join token anywhere but the one place the operator asked for (stdout or a
  * 0600 file), or accept a PIN as an argument.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
@@ -22,7 +22,8 @@ import { splitPemCertificates } from '../../online/ca-cert.ts';
 import { normaliseSerial, revoke, REVOCATION_REASONS, type RevocationReason } from '../../online/cert-store.ts';
 import { parseDuration, parseServeConfig, type ServeConfig } from '../../online/config.ts';
 import { createEntry, deleteEntry, getEntry, listEntries, updateEntry, type Entry, type EntryLimits } from '../../online/entries.ts';
-import { exportRequests, importIssuance, initOnline, listRoots, prepareBatch, type IntermediateRecord } from '../../online/intermediates.ts';
+import { importIssuance, initOnline, listRoots, prepareBatch, type IntermediateRecord } from '../../online/intermediates.ts';
+import { exportRequestPayload, importTransferBundle, intermediateName } from '../../online/transfer.ts';
 import { createJoinToken, DEFAULT_TOKEN_TTL_SECONDS } from '../../online/join-tokens.ts';
 import { issueLocally } from '../../online/local-issue.ts';
 import { evictNode, listNodes } from '../../online/nodes.ts';
@@ -191,31 +192,38 @@ const prepare: Command = {
 
 const exportCsrs: Command = {
   path: ['online', 'export-csrs'],
-  summary: 'write the CSRs of the intermediates awaiting certificates, with their requested windows',
+  summary: 'write the CSRs awaiting certificates as an intermediate-request bundle payload',
   usage: '--out DIR',
   description:
-    'Writes DIR/<id>.csr.pem for each pending intermediate and DIR/request.json ({trustDomain, requests:[{id, keyAlgorithm, notBefore, notAfter, spkiSha256, csr}]}); files are never overwritten. Once the transfer-bundle domain lands this becomes an intermediate-request bundle.',
-  options: { out: { type: 'string', valueName: 'DIR', description: 'output folder (created; existing files are not overwritten)' } },
+    "Writes DIR/index.json and DIR/csr/intermediate-ID.csr in the intermediate-request payload layout (docs/bundle-format.md §7.1), with each intermediate's requested window. Sign and record it as a bundle with `neam-ca bundle create --kind intermediate-request --to PEER --payload DIR --out FILE --db HOME/online/online.db` (the online CA keeps its bundle channel state in its own database, so the answer imports atomically). Files are never overwritten.",
+  options: { out: { type: 'string', valueName: 'DIR', description: 'payload folder to create (must not exist or be empty)' } },
   run: (ctx) =>
     withStore(ctx, (store) => {
       const out = resolve(ctx.cwd, required(ctx, 'out', 'DIR'));
-      const req = exportRequests(store);
-      mkdirSync(out, { recursive: true, mode: 0o700 });
-      for (const r of req.requests) writeFileExclusive(join(out, `${r.id}.csr.pem`), r.csrPem);
-      writeFileExclusive(join(out, 'request.json'), `${JSON.stringify({ trustDomain: req.trustDomain, requests: req.requests.map((r) => ({ id: r.id, keyAlgorithm: r.keyAlgorithm, notBefore: r.notBefore, notAfter: r.notAfter, spkiSha256: r.spkiSha256, csr: `${r.id}.csr.pem` })) }, null, 2)}\n`);
-      ctx.out.result({ out, requests: req.requests.map((r) => ({ id: r.id, notBefore: r.notBefore, notAfter: r.notAfter, spkiSha256: r.spkiSha256 })) }, () =>
-        [`Wrote ${req.requests.length} CSR(s) and request.json to ${out}:`, table(['ID', 'NOT BEFORE', 'NOT AFTER', 'SHA-256(SPKI)'], req.requests.map((r) => [r.id, r.notBefore, r.notAfter, r.spkiSha256]))].join('\n'),
+      if (existsSync(out) && readdirSync(out).length > 0) throw new CoreError('ERR_ALREADY_EXISTS', `${out} already exists and is not empty; the payload folder is never overwritten`);
+      const payload = exportRequestPayload(store);
+      mkdirSync(join(out, 'csr'), { recursive: true, mode: 0o700 });
+      for (const f of payload.files) writeFileExclusive(join(out, f.path), f.data);
+      const next = `neam-ca bundle create --kind intermediate-request --to PEER --payload ${out} --out REQUEST.neambundle --db ${onlineDbPath(ctx.home)}`;
+      ctx.out.result({ out, next, requests: payload.requests.map((r) => ({ id: r.id, name: intermediateName(r.id), notBefore: r.notBefore, notAfter: r.notAfter, spkiSha256: r.spkiSha256 })) }, () =>
+        [
+          `Wrote the intermediate-request payload for ${payload.requests.length} CSR(s) to ${out}:`,
+          table(['NAME', 'NOT BEFORE', 'NOT AFTER', 'SHA-256(SPKI)'], payload.requests.map((r) => [intermediateName(r.id), r.notBefore, r.notAfter, r.spkiSha256])),
+          '',
+          `Next: ${next}`,
+        ].join('\n'),
       );
     }),
 };
 
 const importCmd: Command = {
   path: ['online', 'import-issuance'],
-  summary: 'import issued intermediate certificates, their root(s) and the root CRL',
-  usage: '--cert FILE [--cert FILE…] --root FILE [--root-crl FILE]',
+  summary: 'import an intermediate-issuance (or crl) bundle, or certificate files in a rehearsal',
+  usage: '--bundle FILE | --cert FILE [--cert FILE…] --root FILE [--root-crl FILE]',
   description:
-    'Every certificate must answer one of our CSRs (same public key), be a CA with keyCertSign and pathLen 0, permit our trust domain if it has URI name constraints, chain to a given or already trusted root, and not be expired. All checks run before anything is written; importing the same files again changes nothing.',
+    "With --bundle: verifies the bundle (signature of the pinned offline peer, sequence, pinned root, answers to the CSRs we sent, windows; docs/bundle-format.md) and imports it, together with our own checks, in one transaction of the online database. Without: imports certificate files directly (rehearsals, tests). Either way every certificate must answer one of our CSRs (same public key), be a CA with keyCertSign and pathLen 0, permit our trust domain if it has URI name constraints, chain to a given or already trusted root, and not be expired; nothing is written unless all checks pass, and importing the same input again changes nothing.",
   options: {
+    bundle: { type: 'string', valueName: 'FILE', description: 'an intermediate-issuance or crl bundle from the offline side' },
     cert: { type: 'string', multiple: true, valueName: 'FILE', description: 'PEM file with issued intermediate certificate(s)' },
     root: { type: 'string', multiple: true, valueName: 'FILE', description: 'PEM file with the root certificate(s)' },
     'root-crl': { type: 'string', multiple: true, valueName: 'FILE', description: "the root's CRL (PEM or DER)" },
@@ -229,6 +237,22 @@ const importCmd: Command = {
           throw new CoreError('ERR_IO', `cannot read ${f}`, { cause: e });
         }
       };
+      const bundleFile = str(ctx, 'bundle');
+      if (bundleFile !== undefined) {
+        if (strs(ctx, 'cert') !== undefined || strs(ctx, 'root') !== undefined || strs(ctx, 'root-crl') !== undefined) throw new CoreError('ERR_USAGE', 'give either --bundle FILE or certificate files, not both');
+        const t = importTransferBundle(store, read(bundleFile), Date.now());
+        const m = t.bundle.manifest;
+        ctx.out.result({ bundle: { kind: m.kind, sequence: m.sequence, peer: t.bundle.peer, alreadyImported: t.bundle.alreadyImported, manifestSha256: t.bundle.manifestSha256 }, issuance: t.issuance ?? null, rootCrlsImported: t.rootCrlsImported ?? null }, () =>
+          [
+            t.bundle.alreadyImported ? `Bundle ${m.sequence} (${m.kind}) from '${t.bundle.peer}' was already imported on ${t.bundle.importedAt}; nothing changed.` : `Imported bundle ${m.sequence} (${m.kind}) from '${t.bundle.peer}'.`,
+            ...(t.issuance?.imported ?? []).map((i) => `Imported intermediate ${i.id}: ${i.notBefore} – ${i.notAfter} (SHA-256 ${i.sha256})`),
+            ...(t.issuance?.rootsAdded ?? []).map((x) => `Added trust anchor ${x}.`),
+            ...(t.rootCrlsImported === undefined ? [] : [`Imported ${t.rootCrlsImported} root CRL(s).`]),
+            ...(t.issuance?.warnings ?? []).map((w) => `warning: ${w}`),
+          ].join('\n'),
+        );
+        return;
+      }
       const certs = (strs(ctx, 'cert') ?? []).flatMap((f) => splitPemCertificates(read(f).toString('utf8'), f));
       const roots = (strs(ctx, 'root') ?? []).flatMap((f) => splitPemCertificates(read(f).toString('utf8'), f));
       const crls = (strs(ctx, 'root-crl') ?? []).map((f) => {
@@ -237,7 +261,7 @@ const importCmd: Command = {
         const m = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/u.exec(t);
         return m === null ? b : Buffer.from((m[1] ?? '').replace(/\s+/gu, ''), 'base64');
       });
-      if (certs.length === 0 && roots.length === 0) throw new CoreError('ERR_USAGE', 'give --cert FILE and --root FILE');
+      if (certs.length === 0 && roots.length === 0) throw new CoreError('ERR_USAGE', 'give --bundle FILE, or --cert FILE and --root FILE');
       const r = importIssuance(store, { intermediates: certs, roots, rootCrls: crls }, Date.now());
       ctx.out.result(r, () =>
         [

@@ -46,13 +46,15 @@ describe('neam-ca online CLI (SoftHSM, real child processes, curl as the client)
     const out = join(tmp.dir, 'req');
     const exp = cli('online', 'export-csrs', '--out', out, '--json');
     expect(exp.code, exp.stderr).toBe(0);
-    const req = JSON.parse(readFileSync(join(out, 'request.json'), 'utf8')) as { trustDomain: string; requests: Array<{ id: string; notBefore: string; notAfter: string; csr: string }> };
-    expect(req.trustDomain).toBe('example.org');
+    // The intermediate-request payload layout (docs/bundle-format.md §7.1), ready for `neam-ca bundle create`.
+    const req = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { requests: Array<{ name: string; notBefore: string; notAfter: string; csr: string }> };
+    expect(req.requests.map((r) => r.csr)).toEqual(req.requests.map((r) => `payload/csr/${r.name}.csr`));
+    expect(exp.json.value?.['next']).toMatch(/^neam-ca bundle create --kind intermediate-request --to PEER --payload /u);
     // Exporting again into the same folder never overwrites.
     expect(cli('online', 'export-csrs', '--out', out).stderr).toMatch(/ERR_ALREADY_EXISTS/u);
     const certArgs = req.requests.flatMap((r) => {
-      const p = join(out, `${r.id}.pem`);
-      writeFileSync(p, signIntermediate(root, readFileSync(join(out, r.csr), 'utf8'), { startMs: Date.parse(r.notBefore), endMs: Date.parse(r.notAfter) }));
+      const p = join(tmp.dir, `${r.name}.pem`);
+      writeFileSync(p, signIntermediate(root, readFileSync(join(out, r.csr.replace(/^payload\//u, '')), 'utf8'), { startMs: Date.parse(r.notBefore), endMs: Date.parse(r.notAfter) }));
       return ['--cert', p];
     });
     const crlPath = join(tmp.dir, 'root.crl');
