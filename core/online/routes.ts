@@ -21,6 +21,7 @@ import type { TLSSocket } from 'node:tls';
 import { CoreError, isCoreError, type CoreErrorCode } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
+import type { SvidResponse } from './api.ts';
 import type { CaRuntime, IssuedCert } from './ca-runtime.ts';
 import { certStatus, listCerts, normaliseSerial, revoke, REVOCATION_REASONS, type RevocationReason } from './cert-store.ts';
 import type { ServeConfig } from './config.ts';
@@ -131,7 +132,7 @@ export function createHandlers(ctx: RouteContext): { https: (req: IncomingMessag
     }
   }
 
-  function svidBody(cert: IssuedCert, spiffeId: string, entryId: string | null): Record<string, unknown> {
+  function svidBody(cert: IssuedCert, spiffeId: string, entryId: string | null): SvidResponse {
     const b = runtime.bundle;
     return {
       spiffeId,
@@ -146,7 +147,7 @@ export function createHandlers(ctx: RouteContext): { https: (req: IncomingMessag
     };
   }
 
-  async function issueForEntry(p: Principal, entryId: unknown, csr: unknown): Promise<Record<string, unknown>> {
+  async function issueForEntry(p: Principal, entryId: unknown, csr: unknown): Promise<SvidResponse> {
     const started = process.hrtime.bigint();
     if (typeof entryId !== 'string' || typeof csr !== 'string') throw new CoreError('ERR_ONLINE_REQUEST_INVALID', 'each request needs entryId (string) and csr (PEM string)');
     const entry: Entry | undefined = runtime.entry(entryId);

@@ -484,15 +484,18 @@ const tokenCreate: Command = {
       const name = str(ctx, 'node') ?? `node-${Math.random().toString(16).slice(2, 10)}`;
       const nodeId = nodeSpiffeId(settings.trustDomain, name).id;
       const t = createJoinToken(store, nodeId, parseDuration(str(ctx, 'ttl') ?? String(DEFAULT_TOKEN_TTL_SECONDS), '--ttl'), Date.now());
+      // The agent pins these before it trusts the server's certificate on first contact.
+      const trustAnchors = listRoots(store.db).map((r) => r.sha256);
       try {
         const out = str(ctx, 'out');
         const expiresAt = new Date(t.expiresAtMs).toISOString();
+        const anchors = `# trust anchor SHA-256: ${trustAnchors.join(', ') || '(none imported yet)'}`;
         if (out !== undefined) {
           const path = resolve(ctx.cwd, out);
           t.token.use((b) => writeFileExclusive(path, Buffer.concat([b, Buffer.from('\n')]), 0o600));
-          ctx.out.result({ nodeId, expiresAt, file: path }, () => `Join token for ${nodeId} written to ${path} (mode 0600); it expires at ${expiresAt} and works once.`);
+          ctx.out.result({ nodeId, expiresAt, file: path, trustAnchors }, () => `Join token for ${nodeId} written to ${path} (mode 0600); it expires at ${expiresAt} and works once.\n${anchors}`);
         } else {
-          ctx.out.result({ nodeId, expiresAt, token: t.token.unsafeText() }, () => `${t.token.unsafeText()}\n# node ${nodeId}, expires ${expiresAt}, single use`);
+          ctx.out.result({ nodeId, expiresAt, token: t.token.unsafeText(), trustAnchors }, () => `${t.token.unsafeText()}\n# node ${nodeId}, expires ${expiresAt}, single use\n${anchors}`);
         }
       } finally {
         t.token.wipe();
