@@ -94,9 +94,17 @@ function runConnection(): Promise<void> {
 
 // Tell the bench when the measurement window opens and closes, so it can read the server's CPU
 // time over exactly that window.
-setTimeout(() => process.stdout.write('{"event":"measure"}\n'), Math.max(0, measureFrom - Date.now()));
-setTimeout(() => process.stdout.write('{"event":"stop"}\n'), Math.max(0, stopAt - Date.now()));
+let stopped = false;
+const stop = (): void => {
+  if (!stopped) process.stdout.write('{"event":"stop"}\n');
+  stopped = true;
+};
+const measureTimer = setTimeout(() => process.stdout.write('{"event":"measure"}\n'), Math.max(0, measureFrom - Date.now()));
+const stopTimer = setTimeout(stop, Math.max(0, stopAt - Date.now()));
 await Promise.all(Array.from({ length: spec.concurrency }, runConnection));
+clearTimeout(measureTimer);
+clearTimeout(stopTimer);
+stop();
 latencies.sort((a, b) => a - b);
 const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? NaN;
 process.stdout.write(`${JSON.stringify({ done, failed, seconds: spec.durationSeconds, perSecond: done / spec.durationSeconds, p50: pct(50), p99: pct(99), sample, failureSample })}\n`);

@@ -233,14 +233,15 @@ export function parseCsr(der: Buffer): ParsedCsr {
 /**
  * Verifies the request's self-signature (proof of possession of the private key). The public key
  * is imported from its raw point (far cheaper than OpenSSL 3's SPKI decoder), which also checks
- * that the point lies on the curve.
+ * that the point lies on the curve. `offload` runs the verification on libuv's thread pool.
  * @throws {CoreError} ERR_PKI_CSR_SIGNATURE_INVALID
  */
-export async function verifyCsr(csr: ParsedCsr): Promise<void> {
+export async function verifyCsr(csr: ParsedCsr, offload = false): Promise<void> {
   let ok: boolean;
   try {
-    const key = await webcrypto.subtle.importKey('raw', csr.point, { name: 'ECDSA', namedCurve: csr.curve }, false, ['verify']);
-    ok = nodeVerify(csr.hash, csr.info, KeyObject.from(key), csr.signature);
+    const key = KeyObject.from(await webcrypto.subtle.importKey('raw', csr.point, { name: 'ECDSA', namedCurve: csr.curve }, false, ['verify']));
+    // With `offload`, the verification runs on libuv's thread pool (the main thread keeps serving).
+    ok = offload ? await new Promise<boolean>((resolve) => nodeVerify(csr.hash, csr.info, key, csr.signature, (err, r) => resolve(err === null && r))) : nodeVerify(csr.hash, csr.info, key, csr.signature);
   } catch {
     ok = false;
   }

@@ -11,7 +11,7 @@
 import type { KeyObject } from 'node:crypto';
 
 import { serializeError, type SerializedError } from '../errors.ts';
-import { finishSvid, prepareSvid, signTbs, type PreparedSvid } from './issuance.ts';
+import { finishSvid, prepareSvid, signTbs, signTbsOffloaded, type PreparedSvid } from './issuance.ts';
 import { compileTemplate, type IssuerProfile, type SvidTemplate } from './svid-template.ts';
 
 /** An intermediate as sent to a worker: its profile and, for software keys, the key itself. */
@@ -48,6 +48,12 @@ export function asBuffer(u: Uint8Array): Buffer {
 /** Compiled issuers of one thread. */
 export class IssuerSet {
   readonly #templates = new Map<string, { template: SvidTemplate; key: KeyObject | undefined }>();
+  readonly #offload: boolean;
+
+  /** `offload`: verify and sign on libuv's thread pool (for the main thread when there are no workers). */
+  constructor(offload = false) {
+    this.#offload = offload;
+  }
 
   /** Replaces the set. */
   set(issuers: readonly IssuerSpec[]): void {
@@ -69,11 +75,12 @@ export class IssuerSet {
     try {
       const t = this.#templates.get(job.issuerId);
       if (t === undefined) return { id: job.id, ok: false, error: { code: 'ERR_ONLINE_NO_ACTIVE_INTERMEDIATE', message: `intermediate ${job.issuerId} is not loaded; retry` } };
-      const prepared: PreparedSvid = await prepareSvid(t.template, { csrPem: job.csrPem, spiffeId: job.spiffeId, dnsNames: job.dnsNames, ttlSeconds: job.ttlSeconds, nowMs: job.nowMs });
+      const prepared: PreparedSvid = await prepareSvid(t.template, { csrPem: job.csrPem, spiffeId: job.spiffeId, dnsNames: job.dnsNames, ttlSeconds: job.ttlSeconds, nowMs: job.nowMs }, undefined, this.#offload);
       if (t.key === undefined) {
         return { id: job.id, ok: true, tbs: prepared.tbs, serial: prepared.serial, notBeforeMs: prepared.notBeforeMs, notAfterMs: prepared.notAfterMs, spkiSha256: prepared.spkiSha256 };
       }
-      const svid = finishSvid(t.template, prepared, signTbs(t.template, t.key, prepared.tbs));
+      const signature = this.#offload ? await signTbsOffloaded(t.template, t.key, prepared.tbs) : signTbs(t.template, t.key, prepared.tbs);
+      const svid = finishSvid(t.template, prepared, signature);
       return { id: job.id, ok: true, der: svid.der, serialHex: svid.serialHex, notBeforeMs: svid.notBeforeMs, notAfterMs: svid.notAfterMs, spkiSha256: svid.spkiSha256 };
     } catch (e) {
       return { id: job.id, ok: false, error: serializeError(e) };

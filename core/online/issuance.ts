@@ -108,9 +108,9 @@ export function checkRequestedNames(csr: ParsedCsr, spiffeId: string, dnsNames: 
  * @throws {CoreError} ERR_PKI_PEM_INVALID, ERR_PKI_CSR_INVALID, ERR_PKI_KEY_UNSUPPORTED, ERR_PKI_CSR_SIGNATURE_INVALID,
  *   ERR_ONLINE_SAN_MISMATCH, ERR_ONLINE_NO_ACTIVE_INTERMEDIATE, ERR_INPUT_TOO_LARGE
  */
-export async function prepareSvid(template: SvidTemplate, req: IssueRequest, random: RandomFill = defaultRandom): Promise<PreparedSvid> {
+export async function prepareSvid(template: SvidTemplate, req: IssueRequest, random: RandomFill = defaultRandom, offload = false): Promise<PreparedSvid> {
   const csr = parseCsr(decodeCsrPem(req.csrPem));
-  await verifyCsr(csr);
+  await verifyCsr(csr, offload);
   checkRequestedNames(csr, req.spiffeId, req.dnsNames);
   return prepareFromKey(template, csr.spki, csr.spki.length - csr.point.length, req, random);
 }
@@ -161,6 +161,11 @@ export function finishSvid(template: SvidTemplate, prepared: PreparedSvid, signa
 /** Signs a TBS with a software intermediate key. */
 export function signTbs(template: SvidTemplate, key: KeyObject, tbs: Buffer): Buffer {
   return nodeSign(template.hash, tbs, key);
+}
+
+/** Signs a TBS on libuv's thread pool (keeps the calling thread free). */
+export function signTbsOffloaded(template: SvidTemplate, key: KeyObject, tbs: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => nodeSign(template.hash, tbs, key, (err, sig) => (err === null ? resolve(sig) : reject(err))));
 }
 
 /**

@@ -32,7 +32,8 @@ export class IssuancePool {
   readonly #log: Logger;
   readonly #slots: Slot[] = [];
   readonly #pending = new Map<number, Pending>();
-  readonly #inline = new IssuerSet();
+  // Without workers, jobs run here with verification and signing on libuv's thread pool.
+  readonly #inline = new IssuerSet(true);
   #issuers: readonly IssuerSpec[] = [];
   #nextId = 1;
   #closed = false;
