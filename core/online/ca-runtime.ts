@@ -21,7 +21,7 @@ import type { Logger } from '../log/logger.ts';
 import { CRL_REASONS, DEFAULT_PROFILE_INPUTS, issuerFromCertificate, PEM_LABEL, profileFromObject, toPem, type CrlProfile, type CrlReasonName } from '../pki/index.ts';
 import type { Store } from '../store/index.ts';
 import { issuerProfile, readCaCertificate, signAlgorithmFor, type CaCertInfo } from './ca-cert.ts';
-import { CertRecorder, insertCert, revokedForIssuer, revokedSerials, ThreadedCertRecorder, type CertKind, type CertSink } from './cert-store.ts';
+import { CertRecorder, countExpiring, insertCert, latestNotAfters, revokedForIssuer, revokedSerials, ThreadedCertRecorder, type CertKind, type CertSink } from './cert-store.ts';
 import type { ServeConfig } from './config.ts';
 import { listEntries, type Entry } from './entries.ts';
 import { asBuffer, type IssuerSpec } from './issuance-jobs.ts';
@@ -107,6 +107,8 @@ export class CaRuntime {
   #crls = new Map<string, PublishedCrl>();
   #dataVersion = -1;
   #lastSignature = '';
+  /** Newest notAfter per workload/node identity, kept current as certificates are recorded. */
+  #latest = new Map<string, number>();
   #lastCoverageWarnMs = 0;
 
   private constructor(o: RuntimeOptions, settings: OnlineSettings, pool: IssuancePool, recorder: CertSink) {
@@ -236,6 +238,8 @@ export class CaRuntime {
     const revoked = revokedSerials(db, nowMs);
     const revocationsChanged = revoked.size !== this.#revoked.size || [...revoked].some((x) => !this.#revoked.has(x));
     this.#revoked = revoked;
+    // Rebuilt at start and after a revocation (which can change an identity's newest certificate).
+    if (revocationsChanged || this.#latest.size === 0) this.#latest = latestNotAfters(db, nowMs);
     this.#evicted = evictedNodes(db);
     this.updateActivation();
     this.pool.setIssuers(this.#issuerSpecs());
@@ -340,9 +344,16 @@ export class CaRuntime {
     return { ...svid, issuerId: active.id, chainPem: active.pem };
   }
 
+  /** Identities whose newest certificate expires within each horizon (metrics). */
+  expiringCounts(horizonsMs: readonly number[]): number[] {
+    const nowMs = this.#o.now();
+    for (const [id, t] of this.#latest) if (t <= nowMs) this.#latest.delete(id);
+    return countExpiring(this.#latest, nowMs, horizonsMs);
+  }
+
   /** Records an issued certificate (group commit); resolves once durable. */
-  record(cert: IssuedCert, kind: CertKind, spiffeId: string, entryId: string | null, nodeId: string | null): Promise<void> {
-    return this.recorder.record({
+  async record(cert: IssuedCert, kind: CertKind, spiffeId: string, entryId: string | null, nodeId: string | null): Promise<void> {
+    await this.recorder.record({
       serial: cert.serialHex,
       issuerId: cert.issuerId,
       kind,
@@ -355,6 +366,12 @@ export class CaRuntime {
       spkiSha256: cert.spkiSha256,
       der: cert.der,
     });
+    if (kind === 'workload' || kind === 'node') this.#latest.set(spiffeId, Math.max(this.#latest.get(spiffeId) ?? 0, cert.notAfterMs));
+  }
+
+  /** Notes a node SVID recorded outside {@link record} (attestation's own transaction). */
+  noteIssued(spiffeId: string, notAfterMs: number): void {
+    this.#latest.set(spiffeId, Math.max(this.#latest.get(spiffeId) ?? 0, notAfterMs));
   }
 
   /** Signs and records a fresh TLS certificate for the server itself (P-256 key held in memory only). */

@@ -216,6 +216,7 @@ export function createHandlers(ctx: RouteContext): { https: (req: IncomingMessag
         spkiSha256: cert.spkiSha256,
         der: cert.der,
       });
+      runtime.noteIssued(info.nodeId, cert.notAfterMs);
       metrics.attestations.inc({ result: 'ok' });
       metrics.issued.inc({ kind: 'node' });
       log.info('node attested', { node: info.nodeId, serial: cert.serialHex });

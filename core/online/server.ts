@@ -18,7 +18,6 @@ import type { HsmSession } from '../hsm/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/index.ts';
 import { CaRuntime, type ServerCredentials } from './ca-runtime.ts';
-import { expiringIdentities } from './cert-store.ts';
 import type { ServeConfig } from './config.ts';
 import { onlineMetrics } from './metrics.ts';
 import { createHandlers } from './routes.ts';
@@ -137,7 +136,7 @@ export async function startOnlineServer(o: StartServerOptions): Promise<OnlineSe
   };
   const gauges = (): void => {
     try {
-      const [h24, h12, h6] = expiringIdentities(o.store.db, now(), [24 * 3_600_000, 12 * 3_600_000, 6 * 3_600_000]);
+      const [h24, h12, h6] = runtime.expiringCounts([24 * 3_600_000, 12 * 3_600_000, 6 * 3_600_000]);
       metrics.expiring.set(h24 ?? 0, { within: '24h' });
       metrics.expiring.set(h12 ?? 0, { within: '12h' });
       metrics.expiring.set(h6 ?? 0, { within: '6h' });
