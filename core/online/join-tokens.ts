@@ -17,8 +17,9 @@ import { Secret } from '../util/secret.ts';
 /** Token prefix (version 1). */
 export const TOKEN_PREFIX = 'neamjt1_';
 const TOKEN_RE = /^neamjt1_[A-Za-z0-9_-]{43}$/u;
-/** Default and largest token lifetime (seconds). */
+/** Default token lifetime (seconds). */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+/** Largest token lifetime (seconds). */
 export const MAX_TOKEN_TTL_SECONDS = 7 * 86_400;
 
 /** A stored token (no plaintext). */
