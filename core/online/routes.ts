@@ -217,6 +217,8 @@ export function createHandlers(ctx: RouteContext): { https: (req: IncomingMessag
         der: cert.der,
       });
       runtime.noteIssued(info.nodeId, cert.notAfterMs);
+      // A new token re-admits an evicted node; our own write does not move data_version.
+      if (runtime.isEvicted(info.nodeId)) runtime.reload();
       metrics.attestations.inc({ result: 'ok' });
       metrics.issued.inc({ kind: 'node' });
       log.info('node attested', { node: info.nodeId, serial: cert.serialHex });

@@ -107,6 +107,10 @@ describe('server lifecycle (sealed P-256 keys)', () => {
     expect((ev.json['revokedSerials'] as string[]).length).toBe(2);
     const refused = await call(srv.server, ca.root.pem, 'GET', '/v1/entries', { client: renewed });
     expect(refused.status).toBe(401);
+    // Renewal with the revoked SVID is refused too; a new join token re-admits the node.
+    expect((await call(srv.server, ca.root.pem, 'POST', '/v1/node/renew', { client: renewed, body: { csr: makeCsr().pem } })).status).toBe(401);
+    const again = await attest(srv, ca, 'renewer');
+    expect((await call(srv.server, ca.root.pem, 'GET', '/v1/entries', { client: again })).status).toBe(200);
   });
 
   it('picks up changes another process makes to the database (CLI) within a tick', async () => {
