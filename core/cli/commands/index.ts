@@ -8,6 +8,7 @@ import { CA_COMMANDS, INSPECT_COMMANDS } from './ca.ts';
 import { CEREMONY_COMMANDS } from './ceremony.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { HSM_COMMANDS } from './hsm.ts';
+import { ONLINE_COMMANDS } from './online.ts';
 import { QUORUM_COMMANDS } from './quorum.ts';
 import { TRANSCRIPT_COMMANDS } from './transcript.ts';
 import { VERSION_COMMANDS } from './version.ts';
@@ -22,5 +23,6 @@ export const COMMANDS: readonly Command[] = [
   ...QUORUM_COMMANDS,
   ...CEREMONY_COMMANDS,
   ...TRANSCRIPT_COMMANDS,
+  ...ONLINE_COMMANDS,
   ...VERSION_COMMANDS,
 ];
