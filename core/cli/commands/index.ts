@@ -5,7 +5,8 @@
 import type { Command } from '../command.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { HSM_COMMANDS } from './hsm.ts';
+import { ISTIO_COMMANDS } from './istio.ts';
 import { VERSION_COMMANDS } from './version.ts';
 
 /** Every command, in help order. */
-export const COMMANDS: readonly Command[] = [...DEMO_COMMANDS, ...HSM_COMMANDS, ...VERSION_COMMANDS];
+export const COMMANDS: readonly Command[] = [...DEMO_COMMANDS, ...HSM_COMMANDS, ...ISTIO_COMMANDS, ...VERSION_COMMANDS];
