@@ -115,7 +115,9 @@ class Parser {
     return this.toks[this.i] as Tok;
   }
   private next(): Tok {
-    return this.toks[this.i++] as Tok;
+    const t = this.toks[this.i] as Tok;
+    if (t.k !== 'eof') this.i++;
+    return t;
   }
   private isOp(v: string): boolean {
     const t = this.peek();

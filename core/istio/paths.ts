@@ -88,12 +88,18 @@ export function generalisePath(raw: string, opts: GeneraliseOptions): string | n
   });
   let candidate = `/${out.join('/')}`;
   if (templated) {
-    // A template needs every literal segment to be a pchar run; empty inner segments ('//') and
-    // odd characters make Istio reject it, so fall back to a prefix before the first variable.
-    if (pathTemplateError(candidate) !== undefined || out.slice(0, -1).some((s) => s === '') || (out.length > 0 && out[out.length - 1] !== '' && out[out.length - 1] !== '{*}' && !LITERAL.test(out[out.length - 1] as string))) {
-      const firstVar = out.indexOf('{*}');
-      const prefix = out.slice(0, firstVar);
-      candidate = prefix.length > 0 && prefix.every((s) => s !== '' && LITERAL.test(s)) ? `/${prefix.join('/')}/*` : '*';
+    // A template needs every literal segment to be a pchar run (empty inner segments, '//', and odd
+    // characters make Istio reject it) and must match its source (Envoy's {*} takes pchar only):
+    // otherwise fall back to the literal prefix before the first variable, as an Istio prefix match.
+    const lastLiteral = out[out.length - 1] as string;
+    const invalid = pathTemplateError(candidate) !== undefined || out.slice(0, -1).some((s) => s === '') || (lastLiteral !== '' && lastLiteral !== '{*}' && !LITERAL.test(lastLiteral));
+    if (invalid || !matchPath(candidate, path)) {
+      const lead: string[] = [];
+      for (const s of out) {
+        if (s === '{*}' || s === '' || !LITERAL.test(s)) break;
+        lead.push(s);
+      }
+      candidate = lead.length > 0 ? `/${lead.join('/')}/*` : '*';
     }
   } else if (candidate.includes('*')) candidate = '*';
   return matchPath(candidate, path) ? candidate : '*';
