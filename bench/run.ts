@@ -3,9 +3,11 @@
  * run and print the ratio (never timed assertions in tests). Benchmarks register here as the
  * domains that need them land (issuance vs cfssl, Istio generation at scale).
  */
+import { ISTIO_BENCH } from './istio.ts';
+
 type Bench = { name: string; summary: string; run(args: string[]): Promise<void> };
 
-const BENCHES: Bench[] = [];
+const BENCHES: Bench[] = [ISTIO_BENCH];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 if (BENCHES.length === 0) {

@@ -21,7 +21,7 @@ export { finalState, loadCrds, loadManifests, locateCrds, openStream, readGenera
 export { readLines, type Line } from './lines.ts';
 export type { ContainerPort, EvidenceTuple, Inventory, MalformedRecord, Namespace, ObservedProtocol, ObservedRequest, Service, ServicePort, TrafficFileStats, TrafficStats, Workload } from './model.ts';
 export { compileIdPatterns, generalisePath, matchPath, matchString, normalisePath, type GeneraliseOptions } from './paths.ts';
-export { generateRollout, loadConfig, loadInventory, replayTraffic, testCases, validateRendered, type CrdContext, type GenerateFiles, type GenerateOutcome } from './pipeline.ts';
+export { generateRollout, loadConfig, loadInventory, replayTraffic, testCases, validateGenerated, validateRendered, type CrdContext, type GenerateFiles, type GenerateOutcome } from './pipeline.ts';
 export { parseCases, runCases, type CaseResult, type PolicyCase } from './policy-test.ts';
 export { parsePrometheusSample, scanPrometheusJson, type ScannedSample } from './prometheus.ts';
 export { parseEnvoyLine, PEER_KEYS, type LineVerdict } from './envoy-log.ts';

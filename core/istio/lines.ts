@@ -12,9 +12,11 @@
 export type Line = { n: number; text: string; tooLong?: false } | { n: number; text: ''; tooLong: true; bytes: number };
 
 /**
- * Yields the lines of `source` (UTF-8; `\n` or `\r\n`). The last line need not end in a newline.
+ * Yields the lines of `source` (UTF-8; `\n` or `\r\n`) in batches, one batch per input chunk (so a
+ * consumer pays the async-iteration cost per chunk, not per line). The last line need not end in a
+ * newline.
  */
-export async function* readLines(source: AsyncIterable<Buffer | Uint8Array | string>, maxLineBytes: number): AsyncGenerator<Line> {
+export async function* readLineBatches(source: AsyncIterable<Buffer | Uint8Array | string>, maxLineBytes: number): AsyncGenerator<Line[]> {
   let n = 0;
   let parts: Buffer[] = [];
   let partLen = 0;
@@ -37,11 +39,12 @@ export async function* readLines(source: AsyncIterable<Buffer | Uint8Array | str
   };
   for await (const raw of source) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const batch: Line[] = [];
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
-      yield emit(chunk.subarray(start, nl));
+      batch.push(emit(chunk.subarray(start, nl)));
       start = nl + 1;
     }
     if (start < chunk.length) {
@@ -57,6 +60,12 @@ export async function* readLines(source: AsyncIterable<Buffer | Uint8Array | str
         partLen += rest.length;
       }
     }
+    if (batch.length > 0) yield batch;
   }
-  if (partLen > 0 || overflow > 0) yield emit(Buffer.alloc(0));
+  if (partLen > 0 || overflow > 0) yield [emit(Buffer.alloc(0))];
+}
+
+/** Yields the lines of `source` one by one (see {@link readLineBatches}). */
+export async function* readLines(source: AsyncIterable<Buffer | Uint8Array | string>, maxLineBytes: number): AsyncGenerator<Line> {
+  for await (const batch of readLineBatches(source, maxLineBytes)) yield* batch;
 }

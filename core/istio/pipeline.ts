@@ -19,12 +19,12 @@ import { defaultConfig, parseConfig, type IstioConfig } from './config.ts';
 import type { CrdSchemaSet } from './crd-schema.ts';
 import { PolicySet } from './evaluate.ts';
 import { parseExceptions, type MtlsException } from './exceptions.ts';
-import { generate, type Generated } from './generate.ts';
+import { generate, PHASES, type Generated } from './generate.ts';
 import { MeshIndex, parseInventory, type InventoryParseNotes } from './inventory.ts';
 import { finalState, openStream, readTextFile } from './io.ts';
 import type { Inventory, TrafficStats } from './model.ts';
 import { parseCases, runCases, type CaseResult } from './policy-test.ts';
-import { renderFiles, renderManifestFiles, type OutputFile } from './render.ts';
+import { phaseFiles, renderFiles, renderManifestFiles, type OutputFile } from './render.ts';
 import { Replayer, type ReplayResult } from './replay.ts';
 import { TrafficReader, type TrafficSource } from './traffic.ts';
 import { countFindings, formatFinding, validateDocuments, type ManifestDoc, type ValidationFinding } from './validate.ts';
@@ -92,6 +92,18 @@ export function trafficSources(accessLogs: readonly string[], metrics: readonly 
   return [...accessLogs.map((file) => ({ file, format: 'envoy' as const })), ...metrics.map((file) => ({ file, format: 'prometheus' as const }))];
 }
 
+/**
+ * Validates the generated resources as documents, named by the file and position they are
+ * rendered to (`02-permissive/shop.yaml`, document N). The objects are what the YAML is rendered
+ * from, so validating them avoids re-parsing megabytes of YAML at scale; the tests re-parse the
+ * written bytes and validate those too.
+ */
+export function validateGenerated(generated: Generated, crds: CrdSchemaSet | undefined): ValidationFinding[] {
+  const docs: ManifestDoc[] = [];
+  for (const p of PHASES) for (const f of phaseFiles(p, generated.phases[p])) f.resources.forEach((r, index) => docs.push({ file: `${p}/${f.path}`, line: index + 1, index, value: r }));
+  return validateDocuments(docs, crds);
+}
+
 /** Validates rendered YAML files exactly as written. */
 export function validateRendered(files: readonly OutputFile[], crds: CrdSchemaSet | undefined): ValidationFinding[] {
   const docs: ManifestDoc[] = [];
@@ -140,14 +152,14 @@ export async function generateRollout(files: GenerateFiles, now: Date, crds: Crd
   for (const s of sources) {
     const h = createHash('sha256');
     const src: TrafficSource = { file: s.file, format: s.format, data: hashing(openStream(s.file, s.format === 'envoy' ? 'access log' : 'metrics export'), h) };
-    for await (const r of reader.read(src)) agg.add(r);
+    await reader.consume(src, (r) => agg.add(r));
     trafficDigests[s.file] = h.digest('hex');
   }
   const traffic = reader.stats();
   const tuples = agg.tuples();
   const generated = generate({ inventory, config, tuples, collapsed: agg.collapsed(), exceptions, ...(cacerts === undefined ? {} : { cacerts }), now });
   const manifests = renderManifestFiles(generated);
-  const findings = validateRendered(manifests, crds?.set);
+  const findings = validateGenerated(generated, crds?.set);
   const counts = countFindings(findings);
   if (counts.errors > 0) {
     const errs = findings.filter((f) => f.severity === 'error');
@@ -184,7 +196,7 @@ export async function replayTraffic(docs: readonly ManifestDoc[], index: MeshInd
   const replayer = new Replayer(policies, index);
   const sources = trafficSources(accessLogs, metrics);
   if (sources.length === 0) throw new CoreError('ERR_USAGE', 'give the traffic to replay with --access-log FILE and/or --metrics FILE');
-  for (const s of sources) for await (const r of reader.read({ file: s.file, format: s.format, data: openStream(s.file, s.format === 'envoy' ? 'access log' : 'metrics export') })) replayer.add(r);
+  for (const s of sources) await reader.consume({ file: s.file, format: s.format, data: openStream(s.file, s.format === 'envoy' ? 'access log' : 'metrics export') }, (r) => replayer.add(r));
   return { result: replayer.result(), traffic: reader.stats(), skippedPolicies: policies.skipped };
 }
 

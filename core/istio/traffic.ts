@@ -8,9 +8,9 @@
  * Must never: keep lines or requests (they are yielded and forgotten), or stop at a bad record.
  */
 import type { IstioConfig } from './config.ts';
-import { parseEnvoyLine } from './envoy-log.ts';
+import { parseEnvoyLine, ResolveCache } from './envoy-log.ts';
 import type { MeshIndex } from './inventory.ts';
-import { readLines } from './lines.ts';
+import { readLineBatches } from './lines.ts';
 import type { MalformedRecord, ObservedRequest, TrafficFileStats, TrafficStats } from './model.ts';
 import { parsePrometheusSample, scanPrometheusJson } from './prometheus.ts';
 
@@ -28,6 +28,7 @@ export class TrafficReader {
   private readonly examples: MalformedRecord[] = [];
   private requests = 0;
   private records = 0;
+  private readonly cache = new ResolveCache();
 
   constructor(
     private readonly index: MeshIndex,
@@ -40,28 +41,35 @@ export class TrafficReader {
     if (this.examples.length < this.config.limits.malformedExamples) this.examples.push({ file: stats.file, line, reason });
   }
 
-  /** Yields the observations of one source. */
-  async *read(source: TrafficSource): AsyncGenerator<ObservedRequest> {
+  /**
+   * Yields the observations of one source in batches (one per input chunk), so per-record work
+   * stays synchronous and memory stays bounded by a chunk. Resolution is memoised (bounded).
+   */
+  async *batches(source: TrafficSource): AsyncGenerator<ObservedRequest[]> {
     const stats: TrafficFileStats = { file: source.file, format: source.format, lines: 0, records: 0, malformed: 0, skipped: {} };
     this.files.push(stats);
     const skip = (reason: string): void => {
       stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
     };
     if (source.format === 'envoy') {
-      for await (const l of readLines(source.data, this.config.limits.maxLineBytes)) {
-        stats.lines = l.n;
-        if (l.tooLong === true) {
-          this.bad(stats, l.n, `line longer than ${this.config.limits.maxLineBytes} bytes (${l.bytes} bytes)`);
-          continue;
+      for await (const lines of readLineBatches(source.data, this.config.limits.maxLineBytes)) {
+        const out: ObservedRequest[] = [];
+        for (const l of lines) {
+          stats.lines = l.n;
+          if (l.tooLong === true) {
+            this.bad(stats, l.n, `line longer than ${this.config.limits.maxLineBytes} bytes (${l.bytes} bytes)`);
+            continue;
+          }
+          const v = parseEnvoyLine(l.text, source.file, l.n, this.index, this.config, this.cache);
+          if (v.kind === 'request') {
+            stats.records++;
+            this.records++;
+            this.requests += v.request.count;
+            out.push(v.request);
+          } else if (v.kind === 'skip') skip(v.reason);
+          else this.bad(stats, l.n, v.reason);
         }
-        const v = parseEnvoyLine(l.text, source.file, l.n, this.index, this.config);
-        if (v.kind === 'request') {
-          stats.records++;
-          this.records++;
-          this.requests += v.request.count;
-          yield v.request;
-        } else if (v.kind === 'skip') skip(v.reason);
-        else this.bad(stats, l.n, v.reason);
+        if (out.length > 0) yield out;
       }
       return;
     }
@@ -76,10 +84,20 @@ export class TrafficReader {
         stats.records++;
         this.records++;
         this.requests += v.request.count;
-        yield v.request;
+        yield [v.request];
       } else if (v.kind === 'skip') skip(v.reason);
       else this.bad(stats, s.line, v.reason);
     }
+  }
+
+  /** Streams one source into `sink` (the fast path). */
+  async consume(source: TrafficSource, sink: (r: ObservedRequest) => void): Promise<void> {
+    for await (const b of this.batches(source)) for (const r of b) sink(r);
+  }
+
+  /** Yields the observations of one source one by one. */
+  async *read(source: TrafficSource): AsyncGenerator<ObservedRequest> {
+    for await (const b of this.batches(source)) yield* b;
   }
 
   /** Statistics so far (skip reasons sorted for deterministic output). */

@@ -15,7 +15,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdou
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NEAM_CA_ISTIO_CRDS: dirname(crds().file), ...env }, timeout: 120_000, cwd: REPO });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
-const INPUTS = ['--inventory', fx('inventory.yaml'), '--config', fx('config.yaml'), '--access-log', fx('access.log'), '--metrics', fx('metrics.json')];
+const INPUTS = ['--inventory', fx('inventory.yaml'), '--config', fx('config.yaml'), '--access-log', fx('access-log.jsonl'), '--metrics', fx('metrics.json')];
 
 describe('neam-ca istio (CLI)', () => {
   let dir: string;
@@ -91,7 +91,7 @@ describe('neam-ca istio (CLI)', () => {
   });
 
   it('replay exits 0 on the traffic the rollout came from and 1 with the would-be-denied requests otherwise', () => {
-    const ok = cli(['istio', 'replay', '--manifests', out, '--inventory', fx('inventory.yaml'), '--config', fx('config.yaml'), '--access-log', fx('access.log'), '--metrics', fx('metrics.json'), '--json']);
+    const ok = cli(['istio', 'replay', '--manifests', out, '--inventory', fx('inventory.yaml'), '--config', fx('config.yaml'), '--access-log', fx('access-log.jsonl'), '--metrics', fx('metrics.json'), '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).value).toMatchObject({ denied: 0, groups: [] });
     const extra = join(dir, 'extra.log');

@@ -7,7 +7,7 @@ import { isCoreError } from '../../../core/errors.ts';
 import { defaultConfig, finalState, generateRollout, loadConfig, loadInventory, parseConfig, PolicySet, replayTraffic, testCases, TrafficAggregate, TrafficReader, validateDocuments, type GenerateFiles, type GenerateOutcome, type ManifestDoc, type OutputFile } from '../../../core/istio/index.ts';
 import { crds, fx, NOW } from './helpers.ts';
 
-const FILES: GenerateFiles = { inventory: [fx('inventory.yaml')], accessLogs: [fx('access.log')], metrics: [fx('metrics.json')], config: fx('config.yaml'), exceptions: fx('exceptions.yaml') };
+const FILES: GenerateFiles = { inventory: [fx('inventory.yaml')], accessLogs: [fx('access-log.jsonl')], metrics: [fx('metrics.json')], config: fx('config.yaml'), exceptions: fx('exceptions.yaml') };
 
 function docsOf(files: readonly OutputFile[], upTo?: string): ManifestDoc[] {
   const out: ManifestDoc[] = [];
@@ -41,7 +41,7 @@ describe('the sample mesh end to end (8 namespaces, 24 services, noisy traffic)'
 
   it('counts malformed lines and reports them with their line numbers, without stopping', () => {
     expect(out.traffic.malformed).toBe(7);
-    expect(out.traffic.malformedExamples.map((m) => `${m.file.split('/').pop()}:${m.line}`)).toEqual(['access.log:4', 'access.log:44', 'access.log:60', 'access.log:76', 'access.log:171', 'access.log:234', 'metrics.json:133']);
+    expect(out.traffic.malformedExamples.map((m) => `${m.file.split('/').pop()}:${m.line}`)).toEqual(['access-log.jsonl:4', 'access-log.jsonl:44', 'access-log.jsonl:60', 'access-log.jsonl:76', 'access-log.jsonl:171', 'access-log.jsonl:234', 'metrics.json:133']);
     const report = JSON.parse(out.files.find((f) => f.path === 'report.json')!.bytes.toString()) as { traffic: { malformed: number }; validation: { crdSchemas: string } };
     expect(report.traffic.malformed).toBe(7);
     expect(report.validation.crdSchemas).toBe('validated');
@@ -112,7 +112,7 @@ describe('the sample mesh end to end (8 namespaces, 24 services, noisy traffic)'
     const once = new TrafficAggregate(config);
     const thrice = new TrafficAggregate(config);
     const reader = new TrafficReader(index, config);
-    const log = readFileSync(fx('access.log'));
+    const log = readFileSync(fx('access-log.jsonl'));
     async function* times(n: number): AsyncGenerator<Buffer> {
       for (let i = 0; i < n; i++) yield log;
     }
