@@ -183,7 +183,6 @@ export function peerAuthenticationFindings(spec: Obj): RuleFinding[] {
 }
 
 const SOURCE_FIELDS = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts', 'trustDomains', 'notTrustDomains'];
-const TCP_SOURCE_FIELDS = ['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts'];
 const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'];
 const HTTP_WHEN_PREFIXES = ['request.'];
 const CUSTOM_UNSUPPORTED_SOURCE = ['namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'trustDomains', 'notTrustDomains', 'principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals'];
@@ -292,7 +291,6 @@ export function authorizationPolicyFindings(spec: Obj): RuleFinding[] {
     const to = rule['to'];
     if (Array.isArray(from) && from.length === 0) e(`${rp}.from`, '`from` must not be empty (omit it to match any source)');
     if (Array.isArray(to) && to.length === 0) e(`${rp}.to`, '`to` must not be empty (omit it to match any operation)');
-    let tcpSource = false;
     let httpOnly = false;
     (Array.isArray(from) ? from : []).forEach((f, fi) => {
       const fp = `${rp}.from[${fi}]`;
@@ -300,7 +298,6 @@ export function authorizationPolicyFindings(spec: Obj): RuleFinding[] {
       const s = f['source'];
       if (!SOURCE_FIELDS.some((k) => s[k] !== undefined)) e(`${fp}.source`, '`from.source` must not be empty');
       if ((s['serviceAccounts'] !== undefined || s['notServiceAccounts'] !== undefined) && ['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some((k) => s[k] !== undefined)) e(`${fp}.source`, 'Cannot set serviceAccounts with namespaces or principals');
-      if (TCP_SOURCE_FIELDS.some((k) => s[k] !== undefined)) tcpSource = true;
       if (s['requestPrincipals'] !== undefined || s['notRequestPrincipals'] !== undefined) httpOnly = true;
       for (const k of SOURCE_FIELDS) {
         const vals = strs(s[k]);
@@ -350,7 +347,6 @@ export function authorizationPolicyFindings(spec: Obj): RuleFinding[] {
     // An HTTP-only DENY rule is turned into deny-all on every TCP port in scope (Istio warns); a
     // DENY rule must therefore name its ports.
     if (action === 'DENY' && httpOnly && !allOpsHavePorts) w(rp, 'DENY rule uses HTTP attributes without ports: on TCP ports this rule will deny all traffic under its scope; specify the ports (to.operation.ports) it is meant for');
-    void tcpSource;
   });
   return out;
 }

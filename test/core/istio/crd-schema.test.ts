@@ -59,3 +59,16 @@ describe('CRD schema validation (Istio 1.30 openAPIV3Schema + CEL) against the u
     expect(set.validate(pa({ mtls: { mode: 'STRICT' } }))).toEqual([]);
   });
 });
+
+describe('all validation layers on the conformance documents of the kinds NEAM CA generates', () => {
+  const ours = conformanceDocs().filter((d) => /^(authz|peerauth|destinationrule)-/u.test(d.file));
+  it('covers AuthorizationPolicy, PeerAuthentication and DestinationRule documents', () => expect(ours.length).toBeGreaterThanOrEqual(15));
+  for (const d of ours) {
+    it(`${d.err === undefined ? 'accepts' : 'rejects'} ${d.file} ${d.name} (schema, CEL, Istio rules, lints)`, async () => {
+      const { validateDocuments } = await import('../../../core/istio/index.ts');
+      const errors = validateDocuments([{ file: d.file, line: 1, index: 0, value: { ...d.doc, metadata: { namespace: 'default', ...(d.doc['metadata'] as Doc) } } }], crds().set).filter((f) => f.severity === 'error');
+      if (d.err === undefined) expect(errors).toEqual([]);
+      else expect(errors.length).toBeGreaterThan(0);
+    });
+  }
+});
