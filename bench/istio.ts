@@ -10,7 +10,7 @@
  * `JSON.parse` per line in Node (the floor of any JSON-log reader) and `jq | sort -u` extracting
  * the raw distinct tuples. Benchmarks print; they never assert.
  *
- * Run as a worker by itself: `node --import tsx bench/istio.ts --worker LINES LOG INVENTORY`.
+ * Run as a worker by itself: `node --import tsx bench/istio.ts --worker MODE LINES LOG INVENTORY`.
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -92,10 +92,10 @@ export async function writeLog(file: string, svcs: Svc[], lines = LINES): Promis
   await new Promise<void>((res) => out.once('finish', () => res()));
 }
 
-/** The first `n` lines of a file as a byte stream (stops reading there). */
+/** The first `n` lines of a file as a byte stream, in 64 KiB chunks like the CLI reads (stops there). */
 async function* firstLines(file: string, n: number): AsyncGenerator<Buffer> {
   let left = n;
-  for await (const c of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const c of createReadStream(file, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
     let at = 0;
     while (left > 0) {
       const nl = c.indexOf(10, at);
@@ -111,32 +111,59 @@ async function* firstLines(file: string, n: number): AsyncGenerator<Buffer> {
   }
 }
 
+type Mode = 'parse' | 'parse+generate' | 'replay' | 'floor';
+
 interface WorkerResult {
   lines: number;
   records: number;
   malformed: number;
   tuples: number;
-  parseSeconds: number;
+  seconds: number;
+  /** Peak RSS while streaming (before any generation). */
+  parseRssMb: number;
+  /** Live heap after a full GC at the end of streaming: what the data really holds. */
+  liveHeapMb: number;
   generateSeconds?: number;
   documents?: number;
   schema?: string;
   replaySeconds?: number;
   replayDenied?: number;
+  /** Peak RSS of the whole worker. */
   maxRssMb: number;
 }
 
-async function worker(n: number, log: string, inventory: string): Promise<WorkerResult> {
-  const { TrafficAggregate, TrafficReader, defaultConfig, loadInventory, generate, renderManifestFiles, validateGenerated, loadCrds, PolicySet, Replayer, PHASES } = await import('../core/istio/index.ts');
+const rssMb = (): number => process.resourceUsage().maxRSS / 1024;
+
+async function worker(mode: Mode, n: number, log: string, inventory: string): Promise<WorkerResult> {
+  const { TrafficAggregate, TrafficReader, defaultConfig, loadInventory, generate, renderManifestFiles, validateGenerated, loadCrds, PolicySet, Replayer, PHASES, readLineBatches } = await import('../core/istio/index.ts');
+  if (mode === 'floor') {
+    // The floor of any JSON access-log reader: split lines, JSON.parse, touch one field.
+    const t0 = performance.now();
+    let k = 0;
+    let lines = 0;
+    for await (const b of readLineBatches(firstLines(log, n), 65536))
+      for (const l of b) {
+        lines++;
+        try {
+          if ((JSON.parse(l.text) as { method?: unknown }).method !== undefined) k++;
+        } catch {
+          // malformed
+        }
+      }
+    return { lines, records: k, malformed: 0, tuples: 0, seconds: (performance.now() - t0) / 1000, parseRssMb: rssMb(), liveHeapMb: 0, maxRssMb: rssMb() };
+  }
   const config = defaultConfig();
   const { inventory: inv, index } = loadInventory([inventory], config);
   const reader = new TrafficReader(index, config);
   const agg = new TrafficAggregate(config);
   const t0 = performance.now();
   await reader.consume({ file: log, format: 'envoy', data: firstLines(log, n) }, (r) => agg.add(r));
-  const parseSeconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
+  const parseRssMb = rssMb();
+  (globalThis as { gc?: () => void }).gc?.();
   const stats = reader.stats();
-  const result: WorkerResult = { lines: stats.files[0]?.lines ?? 0, records: stats.records, malformed: stats.malformed, tuples: agg.tupleCount, parseSeconds, maxRssMb: 0 };
-  if (n === SIZES[SIZES.length - 1] || n === SIZES[0]) {
+  const result: WorkerResult = { lines: stats.files[0]?.lines ?? 0, records: stats.records, malformed: stats.malformed, tuples: agg.tupleCount, seconds, parseRssMb, liveHeapMb: process.memoryUsage().heapUsed / 1048576, maxRssMb: 0 };
+  if (mode !== 'parse') {
     const t1 = performance.now();
     const g = generate({ inventory: inv, config, tuples: agg.tuples(), collapsed: agg.collapsed(), exceptions: [], now: new Date('2026-12-01T00:00:00Z') });
     const files = renderManifestFiles(g);
@@ -150,38 +177,19 @@ async function worker(n: number, log: string, inventory: string): Promise<Worker
     result.generateSeconds = (performance.now() - t1) / 1000;
     result.documents = files.reduce((s, f) => s + (f.bytes.toString().match(/^---$/gmu)?.length ?? 0), 0);
     result.schema = `${crds === undefined ? 'Istio rules only (CRDs not found)' : 'CRD schema + CEL + Istio rules'}, ${findings.filter((f) => f.severity === 'error').length} errors`;
-    if (n === SIZES[0]) {
+    if (mode === 'replay') {
       // The final state of the rollout: later phases replace earlier resources of the same name.
       const state = new Map<string, unknown>();
       for (const p of PHASES) for (const r of g.phases[p]) state.set(`${r.kind}/${r.metadata.namespace}/${r.metadata.name}`, r);
-      const set = new PolicySet([...state.values()], config.rootNamespace);
-      const rp = new Replayer(set, index);
+      const rp = new Replayer(new PolicySet([...state.values()], config.rootNamespace), index);
       const r0 = performance.now();
-      const reader2 = new TrafficReader(index, config);
-      await reader2.consume({ file: log, format: 'envoy', data: firstLines(log, n) }, (r) => rp.add(r));
+      await new TrafficReader(index, config).consume({ file: log, format: 'envoy', data: firstLines(log, n) }, (r) => rp.add(r));
       result.replaySeconds = (performance.now() - r0) / 1000;
       result.replayDenied = rp.result().denied;
     }
   }
-  result.maxRssMb = process.resourceUsage().maxRSS / 1024;
+  result.maxRssMb = rssMb();
   return result;
-}
-
-async function jsonParseFloor(log: string, n: number): Promise<number> {
-  const { readLines } = await import('../core/istio/lines.ts');
-  const t0 = performance.now();
-  let k = 0;
-  for await (const l of readLines(firstLines(log, n), 65536)) {
-    if (l.tooLong !== true) {
-      try {
-        if ((JSON.parse(l.text) as { method?: unknown }).method !== undefined) k++;
-      } catch {
-        // malformed
-      }
-    }
-  }
-  if (k < 0) console.log(k);
-  return (performance.now() - t0) / 1000;
 }
 
 function jqPeer(log: string, n: number): { seconds: number; distinct: number } | undefined {
@@ -193,6 +201,14 @@ function jqPeer(log: string, n: number): { seconds: number; distinct: number } |
 }
 
 const fmt = (x: number, d = 1): string => x.toFixed(d);
+const SELF = fileURLToPath(import.meta.url);
+
+function runWorker(mode: Mode, n: number, log: string, inv: string): WorkerResult {
+  // --expose-gc only lets the worker measure its live heap; V8's heap limits stay the defaults.
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, '--worker', mode, String(n), log, inv], { encoding: 'utf8', maxBuffer: 16 << 20, env: process.env });
+  if (r.status !== 0) throw new Error(`worker ${mode} ${n} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as WorkerResult;
+}
 
 /** Runs the benchmark (the bench runner calls this). */
 export async function runIstioBench(): Promise<void> {
@@ -204,30 +220,34 @@ export async function runIstioBench(): Promise<void> {
     const log = join(dir, 'access.log');
     const tg = performance.now();
     await writeLog(log, svcs);
-    console.log(`mesh: ${SERVICES} services in ${NAMESPACES} namespaces; input: ${LINES.toLocaleString('en')} lines, ${fmt(statSync(log).size / 1e9, 2)} GB, generated in ${fmt((performance.now() - tg) / 1000)} s (${log})`);
-    const self = fileURLToPath(import.meta.url);
+    console.log(`mesh: ${SERVICES} services in ${NAMESPACES} namespaces; input: ${LINES.toLocaleString('en')} lines, ${fmt(statSync(log).size / 1e9, 2)} GB, generated in ${fmt((performance.now() - tg) / 1000)} s`);
+    console.log('each measurement runs in its own node process (default V8 heap settings), so its peak RSS is its own\n');
+    const first = SIZES[0] as number;
     const rows: Array<[number, WorkerResult]> = [];
     for (const n of SIZES) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', self, '--worker', String(n), log, inv], { encoding: 'utf8', maxBuffer: 16 << 20, env: process.env });
-      if (r.status !== 0) throw new Error(`worker ${n} failed: ${r.stderr}`);
-      rows.push([n, JSON.parse(r.stdout.trim().split('\n').pop() as string) as WorkerResult]);
+      rows.push([n, runWorker(n === SIZES[SIZES.length - 1] ? 'parse+generate' : 'parse', n, log, inv)]);
+      if (n === first) {
+        // The peers run right after, on the same lines, so machine load affects all alike.
+        const floor = runWorker('floor', n, log, inv);
+        const jq = jqPeer(log, n);
+        const ours = rows[0]?.[1] as WorkerResult;
+        console.log(`peers on the first ${n.toLocaleString('en')} lines (run back to back):`);
+        console.log(`  NEAM CA stream → resolve → generalise → aggregate: ${fmt(ours.seconds)} s (${fmt(ours.lines / ours.seconds / 1000, 0)} k lines/s)`);
+        console.log(`  bare JSON.parse per line (Node, the floor):        ${fmt(floor.seconds)} s → NEAM CA / floor = ${fmt(ours.seconds / floor.seconds, 2)}×`);
+        if (jq === undefined) console.log('  jq not installed: jq peer skipped');
+        else console.log(`  jq | sort -u (raw distinct tuples, no generalisation): ${fmt(jq.seconds)} s, ${jq.distinct} distinct → jq / NEAM CA = ${fmt(jq.seconds / ours.seconds, 2)}× (NEAM CA: ${ours.tuples} generalised tuples)\n`);
+      }
     }
-    console.log('\n lines        parse+aggregate   lines/s     s per 1M   tuples    malformed   peak RSS   generate+render+validate');
-    for (const [n, r] of rows) {
-      console.log(` ${String(n.toLocaleString('en')).padEnd(12)} ${fmt(r.parseSeconds).padStart(8)} s      ${fmt(r.lines / r.parseSeconds / 1000, 0).padStart(6)} k   ${fmt(r.parseSeconds / (n / 1e6), 2).padStart(8)}   ${String(r.tuples).padStart(7)}   ${String(r.malformed).padStart(8)}   ${fmt(r.maxRssMb, 0).padStart(5)} MB   ${r.generateSeconds === undefined ? '-' : `${fmt(r.generateSeconds)} s, ${r.documents} documents, ${r.schema}`}`);
-    }
-    const first = rows[0]?.[1] as WorkerResult;
-    const last = rows[rows.length - 1]?.[1] as WorkerResult;
+    console.log(' lines        stream+aggregate   lines/s   s per 1M   tuples   malformed   peak RSS   live heap');
+    for (const [n, r] of rows) console.log(` ${n.toLocaleString('en').padEnd(12)} ${fmt(r.seconds).padStart(9)} s      ${fmt(r.lines / r.seconds / 1000, 0).padStart(5)} k   ${fmt(r.seconds / (n / 1e6), 2).padStart(7)}   ${String(r.tuples).padStart(6)}   ${String(r.malformed).padStart(9)}   ${fmt(r.parseRssMb, 0).padStart(5)} MB   ${fmt(r.liveHeapMb, 0).padStart(5)} MB`);
+    const a = rows[0]?.[1] as WorkerResult;
+    const z = rows[rows.length - 1]?.[1] as WorkerResult;
+    console.log(`\nlinearity: time(${(SIZES[SIZES.length - 1] as number) / 1e6}M)/time(${first / 1e6}M) = ${fmt(z.seconds / a.seconds, 2)} (${fmt((SIZES[SIZES.length - 1] as number) / first, 2)} is linear); s per 1M lines: ${rows.map(([, r], i) => fmt(r.seconds / ((SIZES[i] as number) / 1e6), 2)).join(' / ')}`);
+    console.log(`generation at ${z.lines.toLocaleString('en')} lines: ${fmt(z.generateSeconds ?? 0)} s for ${z.documents} documents (${z.schema}); peak RSS of that process ${fmt(z.maxRssMb, 0)} MB`);
     const peak = Math.max(...rows.map(([, r]) => r.maxRssMb));
-    console.log(`\nlinearity: time(10M)/time(1M) = ${fmt(last.parseSeconds / first.parseSeconds, 2)} (10.00 is linear); tuples at 1M ${first.tuples}, at 10M ${last.tuples}`);
-    console.log(`peak RSS: ${fmt(peak, 0)} MB (target < 500 MB: ${peak < 500 ? 'met' : 'NOT met'})`);
-    if (first.replaySeconds !== undefined) console.log(`replay of the first ${SIZES[0]?.toLocaleString('en')} lines against the generated rollout: ${fmt(first.replaySeconds)} s (${fmt((SIZES[0] as number) / first.replaySeconds / 1000, 0)} k lines/s), ${first.replayDenied} requests denied`);
-    const floor = await jsonParseFloor(log, SIZES[0] as number);
-    console.log(`\npeers on the same ${SIZES[0]?.toLocaleString('en')} lines:`);
-    console.log(`  bare JSON.parse per line (Node, no resolution): ${fmt(floor)} s → NEAM CA pipeline / JSON.parse floor = ${fmt(first.parseSeconds / floor, 2)}×`);
-    const jq = jqPeer(log, SIZES[0] as number);
-    if (jq === undefined) console.log('  jq not installed: jq peer skipped');
-    else console.log(`  jq | sort -u (raw distinct tuples, no generalisation): ${fmt(jq.seconds)} s, ${jq.distinct} distinct → jq / NEAM CA = ${fmt(jq.seconds / first.parseSeconds, 2)}× (NEAM CA ${first.tuples} generalised tuples)`);
+    console.log(`peak RSS over all runs: ${fmt(peak, 0)} MB (target < 500 MB: ${peak < 500 ? 'met' : 'NOT met'})`);
+    const rp = runWorker('replay', first, log, inv);
+    console.log(`replay of the first ${first.toLocaleString('en')} lines against the rollout generated from them: ${fmt(rp.replaySeconds ?? 0)} s (${fmt(first / (rp.replaySeconds ?? 1) / 1000, 0)} k lines/s), ${rp.replayDenied} requests denied; peak RSS ${fmt(rp.maxRssMb, 0)} MB`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -237,7 +257,6 @@ export async function runIstioBench(): Promise<void> {
 export const ISTIO_BENCH = { name: 'istio', summary: `Istio generation at scale: ${SERVICES} services, ${LINES / 1e6} M access-log lines (peak RSS, time at 1/5/10 M, peers: JSON.parse floor, jq)`, run: runIstioBench };
 
 if (process.argv[2] === '--worker' && process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const [, , , n, log, inv] = process.argv;
-  const r = await worker(Number(n), log as string, inv as string);
-  console.log(JSON.stringify(r));
+  const [, , , mode, n, log, inv] = process.argv;
+  console.log(JSON.stringify(await worker(mode as Mode, Number(n), log as string, inv as string)));
 }

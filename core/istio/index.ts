@@ -18,7 +18,7 @@ export { istioBundlePayload, mediaTypeOf, ISTIO_BUNDLE_KIND, type BundlePayloadF
 export { generate, operationsFor, resourceName, PHASES, type Finding, type GenerateInput, type Generated, type Phase, type Resource } from './generate.ts';
 export { InventoryBuilder, MeshIndex, parseInventory, selects, isHttpServicePort, type InventoryParseNotes, type WorkloadSelector } from './inventory.ts';
 export { finalState, loadCrds, loadManifests, locateCrds, openStream, readGeneratedTree, readTextFile, writeTree, type CrdLocation } from './io.ts';
-export { readLines, type Line } from './lines.ts';
+export { readLineBatches, readLines, type Line } from './lines.ts';
 export type { ContainerPort, EvidenceTuple, Inventory, MalformedRecord, Namespace, ObservedProtocol, ObservedRequest, Service, ServicePort, TrafficFileStats, TrafficStats, Workload } from './model.ts';
 export { compileIdPatterns, generalisePath, matchPath, matchString, normalisePath, type GeneraliseOptions } from './paths.ts';
 export { generateRollout, loadConfig, loadInventory, replayTraffic, testCases, validateGenerated, validateRendered, type CrdContext, type GenerateFiles, type GenerateOutcome } from './pipeline.ts';
