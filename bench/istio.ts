@@ -165,22 +165,27 @@ async function worker(mode: Mode, n: number, log: string, inventory: string): Pr
   const result: WorkerResult = { lines: stats.files[0]?.lines ?? 0, records: stats.records, malformed: stats.malformed, tuples: agg.tupleCount, seconds, parseRssMb, liveHeapMb: process.memoryUsage().heapUsed / 1048576, maxRssMb: 0 };
   if (mode !== 'parse') {
     const t1 = performance.now();
-    const g = generate({ inventory: inv, config, tuples: agg.tuples(), collapsed: agg.collapsed(), exceptions: [], now: new Date('2026-12-01T00:00:00Z') });
-    const files = renderManifestFiles(g);
+    const held: { g?: ReturnType<typeof generate> } = {};
+    held.g = generate({ inventory: inv, config, tuples: agg.tuples(), collapsed: agg.collapsed(), exceptions: [], now: new Date('2026-12-01T00:00:00Z') });
+    const files = renderManifestFiles(held.g);
     let crds;
     try {
       crds = loadCrds(process.cwd(), process.env).set;
     } catch {
       crds = undefined;
     }
-    const findings = validateGenerated(g, crds);
+    const findings = validateGenerated(held.g, crds);
     result.generateSeconds = (performance.now() - t1) / 1000;
     result.documents = files.reduce((s, f) => s + (f.bytes.toString().match(/^---$/gmu)?.length ?? 0), 0);
     result.schema = `${crds === undefined ? 'Istio rules only (CRDs not found)' : 'CRD schema + CEL + Istio rules'}, ${findings.filter((f) => f.severity === 'error').length} errors`;
     if (mode === 'replay') {
       // The final state of the rollout: later phases replace earlier resources of the same name.
+      // Everything else of the generation is dropped first, as `neam-ca istio replay` holds only the manifests.
       const state = new Map<string, unknown>();
-      for (const p of PHASES) for (const r of g.phases[p]) state.set(`${r.kind}/${r.metadata.namespace}/${r.metadata.name}`, r);
+      for (const p of PHASES) for (const r of (held.g as NonNullable<typeof held.g>).phases[p]) state.set(`${r.kind}/${r.metadata.namespace}/${r.metadata.name}`, r);
+      delete held.g;
+      files.length = 0;
+      (globalThis as { gc?: () => void }).gc?.();
       const rp = new Replayer(new PolicySet([...state.values()], config.rootNamespace), index);
       const r0 = performance.now();
       await new TrafficReader(index, config).consume({ file: log, format: 'envoy', data: firstLines(log, n) }, (r) => rp.add(r));
@@ -203,9 +208,10 @@ function jqPeer(log: string, n: number): { seconds: number; distinct: number } |
 const fmt = (x: number, d = 1): string => x.toFixed(d);
 const SELF = fileURLToPath(import.meta.url);
 
-function runWorker(mode: Mode, n: number, log: string, inv: string): WorkerResult {
-  // --expose-gc only lets the worker measure its live heap; V8's heap limits stay the defaults.
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, '--worker', mode, String(n), log, inv], { encoding: 'utf8', maxBuffer: 16 << 20, env: process.env });
+function runWorker(mode: Mode, n: number, log: string, inv: string, nodeFlags: string[] = []): WorkerResult {
+  // --expose-gc only lets the worker measure its live heap; V8's heap limits stay the defaults
+  // unless nodeFlags say otherwise.
+  const r = spawnSync(process.execPath, ['--expose-gc', ...nodeFlags, '--import', 'tsx', SELF, '--worker', mode, String(n), log, inv], { encoding: 'utf8', maxBuffer: 16 << 20, env: process.env });
   if (r.status !== 0) throw new Error(`worker ${mode} ${n} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as WorkerResult;
 }
@@ -246,8 +252,10 @@ export async function runIstioBench(): Promise<void> {
     console.log(`generation at ${z.lines.toLocaleString('en')} lines: ${fmt(z.generateSeconds ?? 0)} s for ${z.documents} documents (${z.schema}); peak RSS of that process ${fmt(z.maxRssMb, 0)} MB`);
     const peak = Math.max(...rows.map(([, r]) => r.maxRssMb));
     console.log(`peak RSS over all runs: ${fmt(peak, 0)} MB (target < 500 MB: ${peak < 500 ? 'met' : 'NOT met'})`);
-    const rp = runWorker('replay', first, log, inv);
-    console.log(`replay of the first ${first.toLocaleString('en')} lines against the rollout generated from them: ${fmt(rp.replaySeconds ?? 0)} s (${fmt(first / (rp.replaySeconds ?? 1) / 1000, 0)} k lines/s), ${rp.replayDenied} requests denied; peak RSS ${fmt(rp.maxRssMb, 0)} MB`);
+    for (const flags of [[], ['--max-old-space-size=256']]) {
+      const rp = runWorker('replay', first, log, inv, flags);
+      console.log(`replay of the first ${first.toLocaleString('en')} lines against the rollout generated from them${flags.length === 0 ? '' : ` (node ${flags.join(' ')})`}: ${fmt(rp.replaySeconds ?? 0)} s (${fmt(first / (rp.replaySeconds ?? 1) / 1000, 0)} k lines/s), ${rp.replayDenied} requests denied; peak RSS ${fmt(rp.maxRssMb, 0)} MB (generation included)`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -60,7 +60,7 @@ export class Replayer {
       const w = this.index.workload(r.destination);
       if (w === undefined) return;
       d = this.policies.evaluate({ principal: r.principal, namespace: w.namespace, labels: w.labels, port: r.port ?? 0, ...(r.method === null ? {} : { method: r.method, path: r.path ?? '/' }) });
-      if (this.cache.size >= 200_000) this.cache.clear();
+      if (this.cache.size >= 16_384) this.cache.clear();
       this.cache.set(key, d);
     }
     if (d.allowed) return;
