@@ -77,7 +77,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['*', '!electron', '!./contract*', '!../contract*', '!../shared/contract*', '!./ipc-contract*', '!../ipc/contract*', '!zod'],
+              // A regex, not a gitignore group: with '*' excluding the parent folders, a negated
+              // '!../ipc/contract*' could never re-include the contract (gitignore semantics).
+              regex: '^(?!(?:electron|zod)$|(?:\\.\\.?/)+(?:shared/|ipc/)?(?:ipc-)?contract(?:\\.ts)?$)',
               message: 'The preload imports only electron (contextBridge, ipcRenderer) and the IPC contract.',
             },
           ],

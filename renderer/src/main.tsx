@@ -1,11 +1,26 @@
-// Ceremony workstation UI (React). The full UI arrives with the desktop-app issue; this entry
-// point exists so the renderer's type-check and lint boundaries are in place from the start.
+/**
+ * @module renderer/main
+ * Entry point of the workstation UI: picks the API (Electron preload, or the loopback transport in
+ * browser mode) and renders the app. Nothing else differs between the two modes.
+ *
+ * Must never: import Node built-ins or core at runtime.
+ */
+
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
-function App(): React.JSX.Element {
-  return <main><h1>NEAM CA ceremony workstation</h1></main>;
-}
+import { selectApi } from './api/api.ts';
+import { ApiProvider } from './api/context.tsx';
+import { App } from './app/App.tsx';
 
 const root = document.getElementById('root');
-if (root !== null) createRoot(root).render(<StrictMode><App /></StrictMode>);
+if (root !== null) {
+  const { api, transport } = selectApi(window);
+  createRoot(root).render(
+    <StrictMode>
+      <ApiProvider api={api}>
+        <App transport={transport} />
+      </ApiProvider>
+    </StrictMode>,
+  );
+}

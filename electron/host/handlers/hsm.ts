@@ -1,0 +1,49 @@
+/**
+ * @module electron/host/handlers/hsm
+ * Handlers of the `hsm` group, backed by core's HSM port: the module and its tokens, and a token's
+ * keys with the attributes that prove their protection (listing private keys needs a login; the
+ * PIN arrives as a vault handle, is taken once and wiped after the login).
+ *
+ * Must never: keep a session or a login open after the call, or let a PIN outlive the call.
+ */
+import { withSecret } from '../../../core/util/secret.ts';
+import type { HsmModule } from '../../../core/hsm/index.ts';
+import type { Contract, Handlers } from '../../ipc/contract.ts';
+import { hsmConfigOf } from '../config.ts';
+import type { HandlerDeps } from './deps.ts';
+
+/** The `hsm` handlers. Each call opens the module and closes it again, so token changes show. */
+export function hsmHandlers(deps: HandlerDeps): Handlers<Contract>['hsm'] {
+  const withModule = <T>(fn: (hsm: HsmModule) => T): T => {
+    const hsm = deps.openHsm(hsmConfigOf(deps.config));
+    try {
+      return fn(hsm);
+    } finally {
+      hsm.close();
+    }
+  };
+  return {
+    status: () =>
+      withModule((hsm) => {
+        const info = hsm.info();
+        return { module: { path: hsm.modulePath, ...info }, tokens: hsm.tokens() };
+      }),
+    keys: (request) => {
+      // Taken before anything else, so the PIN is consumed (and wiped) whatever happens next.
+      const pin = deps.vault.take(request.pin, 'hsm-user-pin');
+      return withSecret(pin, (secret) =>
+        withModule((hsm) => {
+          const session = hsm.openSession({ label: request.token.label, serial: request.token.serial }, { readWrite: false });
+          try {
+            session.login(secret);
+            const keys = session.describeKeys();
+            session.logout();
+            return { token: session.token, keys };
+          } finally {
+            session.close();
+          }
+        }),
+      );
+    },
+  };
+}

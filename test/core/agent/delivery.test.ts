@@ -1,0 +1,140 @@
+import { spawnSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { currentGeneration, deliverSvid, removeDelivery } from '../../../core/agent/delivery.ts';
+import { isCoreError } from '../../../core/errors.ts';
+import { tempDir } from '../../helpers/softhsm.ts';
+
+/** A key pair and a fake "certificate" that names the public key, so readers can check pairing. */
+function pair(i: number): { certChainPem: string; keyPem: string; bundlePem: string; spki: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  return { certChainPem: `cert ${i} for ${spki}\n`, keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), bundlePem: `bundle ${i}\n`, spki };
+}
+
+describe('atomic SVID delivery', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+  const root = (): string => {
+    const t = tempDir('neam-agent-');
+    cleanups.push(t.cleanup);
+    return t.dir;
+  };
+
+  it('delivers through a link to a generation folder; key 0600; previous generation kept, older pruned', () => {
+    const r = root();
+    deliverSvid(r, 'web', pair(1));
+    const g1 = currentGeneration(r, 'web')!;
+    expect(lstatSync(join(r, 'web')).isSymbolicLink()).toBe(true);
+    expect(statSync(join(r, 'web', 'svid.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(r, 'web', 'bundle.pem'), 'utf8')).toBe('bundle 1\n');
+    deliverSvid(r, 'web', pair(2));
+    deliverSvid(r, 'web', pair(3));
+    const gens = readdirSync(r).filter((e) => e.startsWith('.web.g')).sort();
+    expect(gens).toHaveLength(2);
+    expect(gens.some((g) => join(r, g) === g1)).toBe(false);
+    expect(readFileSync(join(r, 'web', 'bundle.pem'), 'utf8')).toBe('bundle 3\n');
+  });
+
+  it('a concurrent reader never sees a certificate with the wrong key', async () => {
+    const r = root();
+    deliverSvid(r, 'api', pair(0));
+    const reader = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const fs = require('node:fs'); const crypto = require('node:crypto');
+       let reads = 0, mismatches = 0; const end = Date.now() + workerData.ms;
+       while (Date.now() < end) {
+         try {
+           const dir = fs.realpathSync(workerData.path);
+           const cert = fs.readFileSync(dir + '/svid.pem', 'utf8');
+           const key = fs.readFileSync(dir + '/svid.key', 'utf8');
+           const spki = crypto.createPublicKey(crypto.createPrivateKey(key)).export({ type: 'spki', format: 'der' }).toString('base64');
+           if (!cert.includes(spki)) mismatches++;
+           reads++;
+         } catch (e) { if (e.code !== 'ENOENT') throw e; }
+       }
+       parentPort.postMessage({ reads, mismatches });`,
+      { eval: true, workerData: { path: join(r, 'api'), ms: 1500 } },
+    );
+    const result = new Promise<{ reads: number; mismatches: number }>((res, rej) => {
+      reader.once('message', res);
+      reader.once('error', rej);
+    });
+    const start = Date.now();
+    let deliveries = 0;
+    while (Date.now() - start < 1400) {
+      deliverSvid(r, 'api', pair(++deliveries));
+      await new Promise((res) => setImmediate(res));
+    }
+    const { reads, mismatches } = await result;
+    console.log(`delivery: ${deliveries} rotations, ${reads} reads by a concurrent reader, ${mismatches} mismatched pairs`);
+    expect(deliveries).toBeGreaterThan(20);
+    expect(reads).toBeGreaterThan(100);
+    expect(mismatches).toBe(0);
+  });
+
+  it('removeDelivery removes the link and every generation', () => {
+    const r = root();
+    deliverSvid(r, 'gone', pair(1));
+    deliverSvid(r, 'gone', pair(2));
+    deliverSvid(r, 'stays', pair(1));
+    removeDelivery(r, 'gone');
+    expect(readdirSync(r).filter((e) => e.includes('gone'))).toEqual([]);
+    expect(currentGeneration(r, 'stays')).toBeDefined();
+  });
+
+  it('refuses names that are not one plain path segment, and a folder it does not manage', () => {
+    const r = root();
+    for (const bad of ['../etc', '.hidden', 'a/b', '', 'x'.repeat(200)]) {
+      try {
+        deliverSvid(r, bad, pair(1));
+        expect.unreachable(bad);
+      } catch (e) {
+        expect(isCoreError(e, 'ERR_AGENT_CONFIG_INVALID'), bad).toBe(true);
+      }
+    }
+    mkdirSync(join(r, 'manual'));
+    try {
+      deliverSvid(r, 'manual', pair(1));
+      expect.unreachable();
+    } catch (e) {
+      expect(isCoreError(e, 'ERR_AGENT_STATE_INVALID')).toBe(true);
+    }
+  });
+
+  it('on a full disk (64 KiB tmpfs) the delivery fails with ERR_AGENT_DISK_FULL and the valid files stay', () => {
+    const r = root();
+    const mnt = join(r, 'tiny');
+    mkdirSync(mnt);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+    if (m.status !== 0) throw new Error(`this test mounts a tmpfs and must run as root: ${m.stderr.toString()}`);
+    try {
+      const first = pair(1);
+      deliverSvid(mnt, 'w', first);
+      // Fill the disk.
+      let i = 0;
+      try {
+        for (;;) writeFileSync(join(mnt, `fill-${i++}`), Buffer.alloc(4096));
+      } catch {
+        // full
+      }
+      try {
+        deliverSvid(mnt, 'w', pair(2));
+        expect.unreachable();
+      } catch (e) {
+        expect(isCoreError(e, 'ERR_AGENT_DISK_FULL'), String(e)).toBe(true);
+      }
+      expect(readFileSync(join(mnt, 'w', 'svid.pem'), 'utf8')).toBe(first.certChainPem);
+      const key = createPrivateKey(readFileSync(join(mnt, 'w', 'svid.key')));
+      expect(createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64')).toBe(first.spki);
+      expect(readdirSync(mnt).filter((e) => e.startsWith('.w.g'))).toHaveLength(1);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
