@@ -14,7 +14,7 @@ export { defaultConfig, parseConfig, type IstioConfig } from './config.ts';
 export { CrdSchemaSet, type SchemaFinding } from './crd-schema.ts';
 export { PolicySet, type Decision, type PolicyRequest } from './evaluate.ts';
 export { parseExceptions, parseExpiry, type MtlsException } from './exceptions.ts';
-export { istioBundlePayload, mediaTypeOf, ISTIO_BUNDLE_KIND, type BundlePayloadFile } from './export.ts';
+export { istioBundlePayload, istioManifestsValidator, mediaTypeOf, validatePayloadFiles, ISTIO_BUNDLE_KIND, MAX_PAYLOAD_YAML_BYTES, type BundlePayloadFile } from './export.ts';
 export { generate, operationsFor, resourceName, PHASES, type Finding, type GenerateInput, type Generated, type Phase, type Resource } from './generate.ts';
 export { InventoryBuilder, MeshIndex, parseInventory, selects, isHttpServicePort, type InventoryParseNotes, type WorkloadSelector } from './inventory.ts';
 export { finalState, loadCrds, loadManifests, locateCrds, openStream, readGeneratedTree, readTextFile, writeTree, type CrdLocation } from './io.ts';

@@ -1,23 +1,29 @@
 /**
  * @module cli/commands/istio
- * `neam-ca istio generate|validate|test|replay`: Istio security manifests from the inventory and
- * observed traffic, validated against Istio's CRDs, tested with Istio's evaluation order, and
- * checked against the traffic they came from. (`istio export` to an `istio-manifests` bundle is
- * wired once the bundle domain lands; `core/istio/export.ts` already builds the payload.)
+ * `neam-ca istio generate|validate|test|replay|export`: Istio security manifests from the
+ * inventory and observed traffic, validated against Istio's CRDs, tested with Istio's evaluation
+ * order, checked against the traffic they came from, and exported as a signed `istio-manifests`
+ * transfer bundle (through `neam-ca bundle create`, so channel, signing and recording are the
+ * bundle domain's).
  */
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 
 import { CoreError } from '../../errors.ts';
 import {
   countFindings,
   formatFinding,
   generateRollout,
+  istioBundlePayload,
   loadConfig,
   loadCrds,
   loadInventory,
   loadManifests,
+  readGeneratedTree,
   replayTraffic,
   testCases,
+  validatePayloadFiles,
   validateDocuments,
   writeTree,
   type CaseResult,
@@ -26,6 +32,7 @@ import {
   type TrafficStats,
 } from '../../istio/index.ts';
 import type { Command, CommandContext, OptionSpec } from '../command.ts';
+import { BUNDLE_COMMANDS } from './bundle.ts';
 import { table } from '../render.ts';
 
 function str(ctx: CommandContext, name: string): string | undefined {
@@ -238,5 +245,37 @@ const replayCmd: Command = {
   },
 };
 
+const bundleCreate = BUNDLE_COMMANDS.find((c) => c.path.join(' ') === 'bundle create');
+const bundleOptions = Object.fromEntries(Object.entries(bundleCreate?.options ?? {}).filter(([k]) => k !== 'kind' && k !== 'payload'));
+
+const exportCmd: Command = {
+  path: ['istio', 'export'],
+  summary: 'export a generated rollout as a signed istio-manifests transfer bundle',
+  usage: '--from DIR --to PEER --out FILE [--expires-in DAYS] [key options] [--db FILE] [--crds DIR]',
+  description:
+    "Re-validates the generated folder (CRD schema + CEL + Istio rules), packs each rollout phase as payload/NN-phase/manifests.yaml (the phase README rides along as YAML comments; files above 3 MiB are split) with payload/index.json, refuses any private key, and creates the bundle exactly as 'neam-ca bundle create --kind istio-manifests' does: next sequence number on the channel to PEER, signed with our transfer identity, written exclusively, recorded.",
+  options: { from: { type: 'string', valueName: 'DIR', description: "the folder 'neam-ca istio generate' wrote" }, ...bundleOptions, ...CRDS },
+  async run(ctx) {
+    if (bundleCreate === undefined) throw new CoreError('ERR_INTERNAL', "the 'bundle create' command is not registered");
+    const from = path(ctx, required(ctx, 'from', 'DIR'));
+    const files = readGeneratedTree(from);
+    const payload = istioBundlePayload(files);
+    // The same checks an importer registers: refuse to send what the other side must refuse.
+    const crds = crdContext(ctx);
+    validatePayloadFiles(new Map(payload.map((p) => [p.path, p.bytes])), crds.set);
+    const dir = mkdtempSync(join(tmpdir(), 'neam-istio-export-'));
+    try {
+      for (const p of payload) {
+        const target = join(dir, ...p.path.replace(/^payload\//u, '').split('/'));
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, p.bytes, { mode: 0o600 });
+      }
+      return await bundleCreate.run({ ...ctx, values: { ...ctx.values, kind: 'istio-manifests', payload: dir } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
 /** `neam-ca istio …`. */
-export const ISTIO_COMMANDS: Command[] = [generateCmd, validateCmd, testCmd, replayCmd];
+export const ISTIO_COMMANDS: Command[] = [generateCmd, validateCmd, testCmd, replayCmd, exportCmd];

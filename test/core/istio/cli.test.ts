@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { parseAllDocuments } from 'yaml';
@@ -115,6 +115,38 @@ describe('neam-ca istio (CLI)', () => {
     expect(bad.stdout).toMatch(/partial wildcard/u);
     expect(bad.stdout).toMatch(/unknown field "spec\.bogus"/u);
     expect(bad.stderr).toContain('[ERR_ISTIO_MANIFEST_INVALID]');
+  });
+
+  it('export signs the rollout as an istio-manifests bundle for an enrolled peer; the peer verifies it', () => {
+    const pass = join(dir, 'passphrase');
+    writeFileSync(pass, 'istio export test passphrase 9\n', { mode: 0o600 });
+    const a = join(dir, 'home-a');
+    const b = join(dir, 'home-b');
+    const id = (home: string, name: string): { fingerprint: string } => {
+      const r = cli(['bundle', 'identity', 'create', '--home', home, '--name', name, '--key-file', join(dir, `${name}.key`), '--passphrase-file', pass, '--cert-out', join(dir, `${name}.pem`), '--json']);
+      if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+      return (JSON.parse(r.stdout) as { value: { fingerprint: string } }).value;
+    };
+    const fa = id(a, 'offline');
+    const fb = id(b, 'online');
+    expect(cli(['bundle', 'peer', 'add', '--home', a, '--name', 'online-ca', '--cert', join(dir, 'online.pem'), '--fingerprint', fb.fingerprint]).code).toBe(0);
+    expect(cli(['bundle', 'peer', 'add', '--home', b, '--name', 'offline', '--cert', join(dir, 'offline.pem'), '--fingerprint', fa.fingerprint]).code).toBe(0);
+    const bundle = join(dir, 'istio.neambundle');
+    const r = cli(['istio', 'export', '--from', out, '--to', 'online-ca', '--out', bundle, '--home', a, '--passphrase-file', pass]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/istio-manifests for 'online-ca', sequence 1/u);
+    const v = cli(['bundle', 'verify', bundle, '--home', b, '--json']);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toContain('payload/02-permissive/manifests.yaml');
+    // A copy of the tree with a private key planted in it is refused before anything is signed.
+    const tampered = join(dir, 'tampered');
+    cpSync(out, tampered, { recursive: true });
+    writeFileSync(join(tampered, '02-permissive', 'zz.yaml'), `x: |\n  ${pki.intermediateKey.split('\n').join('\n  ')}\n`);
+    const key = cli(['istio', 'export', '--from', tampered, '--to', 'online-ca', '--out', join(dir, 'key.neambundle'), '--home', a, '--passphrase-file', pass]);
+    expect(key.code).toBe(1);
+    expect(key.stderr).toContain('[ERR_ISTIO_PRIVATE_KEY_REFUSED]');
+    expect(key.stderr).not.toContain(pki.intermediateKey.split('\n')[1]);
+    expect(existsSync(join(dir, 'key.neambundle'))).toBe(false);
   });
 
   it('validate fails clearly, instead of passing, when the CRDs cannot be found', () => {

@@ -15,14 +15,24 @@ describe('istio-manifests bundle payload', () => {
   const cleanups: Array<() => void> = [];
   afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-  it('lists files sorted by path with SHA-256, size and media type', () => {
-    const p = istioBundlePayload([f('report.json', '{}\n', 'application/json'), f('01-observe/shop.yaml', 'a: 1\n'), f('README.md', '# x\n', 'text/markdown')]);
-    expect(p.map((x) => [x.path, x.mediaType, x.size])).toEqual([
-      ['01-observe/shop.yaml', 'application/yaml', 5],
-      ['README.md', 'text/markdown', 4],
-      ['report.json', 'application/json', 3],
+  it('packs each phase as payload/NN-phase/manifests.yaml with the README as comments, plus index.json, sorted', () => {
+    const p = istioBundlePayload([f('01-observe/shop.yaml', '# h\n---\na: 1\n'), f('01-observe/README.md', '# Step 1\n\nText', 'text/markdown'), f('03-strict/istio-system.yaml', '---\nb: 2\n'), f('report.json', '{}\n', 'application/json'), f('README.md', '# x\n', 'text/markdown')]);
+    expect(p.map((x) => [x.path, x.mediaType])).toEqual([
+      ['payload/01-observe/manifests.yaml', 'application/yaml'],
+      ['payload/03-strict/manifests.yaml', 'application/yaml'],
+      ['payload/index.json', 'application/json'],
     ]);
-    expect(p[0]?.sha256).toBe(createHash('sha256').update('a: 1\n').digest('hex'));
+    expect(p[0]?.bytes.toString()).toBe('# step 1: observe (access logging, explicit PERMISSIVE, authorization in dry-run)\n# # Step 1\n#\n# Text\n# h\n---\na: 1\n');
+    expect(JSON.parse(p[2]?.bytes.toString() ?? '')).toEqual({ manifests: [{ path: 'payload/01-observe/manifests.yaml', description: expect.stringContaining('step 1') }, { path: 'payload/03-strict/manifests.yaml', description: expect.stringContaining('STRICT') }] });
+    expect(p[0]?.sha256).toBe(createHash('sha256').update(p[0]?.bytes ?? '').digest('hex'));
+  });
+
+  it('splits a phase above 3 MiB at document boundaries', () => {
+    const doc = `---\nkind: X\nmetadata: { name: n }\ndata: "${'x'.repeat(100_000)}"\n`;
+    const p = istioBundlePayload([f('02-permissive/a.yaml', doc.repeat(40))]);
+    expect(p.map((x) => x.path)).toEqual(['payload/02-permissive/manifests-2.yaml', 'payload/02-permissive/manifests.yaml', 'payload/index.json']);
+    for (const x of p) expect(x.size).toBeLessThanOrEqual(3 * 1024 * 1024);
+    expect(p.filter((x) => x.path.endsWith('.yaml')).map((x) => x.bytes.toString().split('\n---\n').length - 1 + (x.bytes.toString().startsWith('---') ? 1 : 0)).reduce((a, b) => a + b, 0)).toBe(40);
   });
 
   const refused: Array<{ field: string; file: OutputFile; code: 'ERR_ISTIO_PRIVATE_KEY_REFUSED' | 'ERR_ISTIO_MANIFEST_INVALID' }> = [
@@ -32,6 +42,7 @@ describe('istio-manifests bundle payload', () => {
     { field: 'an absolute path', file: f('/etc/passwd.yaml', 'x'), code: 'ERR_ISTIO_MANIFEST_INVALID' },
     { field: 'a .. segment', file: f('01/../../x.yaml', 'x'), code: 'ERR_ISTIO_MANIFEST_INVALID' },
     { field: 'an unknown file type', file: f('run.sh', 'x'), code: 'ERR_ISTIO_MANIFEST_INVALID' },
+    { field: 'no rollout manifests at all', file: f('report.json', '{}', 'application/json'), code: 'ERR_ISTIO_MANIFEST_INVALID' },
   ];
   for (const c of refused) it(`refuses ${c.field}`, () => {
     try {
