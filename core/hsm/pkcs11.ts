@@ -138,8 +138,14 @@ function trimPadded(s: string): string {
   return s.replace(/[\s\0]+$/u, '');
 }
 
-function boolAttr(v: Buffer | undefined): boolean {
-  return v !== undefined && v.length > 0 && v[0] !== 0;
+/**
+ * A CK_BBOOL attribute. An attribute the token does not report (absent or unreadable) is read as
+ * `unknownAs`, which callers choose so that "unknown" always counts against the key: unknown
+ * "sensitive" is false, unknown "extractable" is true.
+ */
+function boolAttr(v: Buffer | undefined, unknownAs: boolean): boolean {
+  if (v === undefined || v.length === 0) return unknownAs;
+  return v[0] !== 0;
 }
 
 class Pkcs11Module implements HsmModule {
@@ -245,33 +251,70 @@ class Pkcs11Module implements HsmModule {
     validateLabel(label);
     const p = this.#p();
     const slots = this.#slots();
-    if (slots.some((s) => s.token.initialized && s.token.label === label)) {
+    const existing = slots.filter((s) => s.token.initialized && s.token.label === label);
+    if (existing.length > 0 && !(existing.length === 1 && !existing[0]!.token.userPinInitialized)) {
       throw new CoreError('ERR_HSM_TOKEN_EXISTS', `a token labelled '${label}' already exists; choose another label or remove that token first`, {
         details: { label },
       });
     }
-    const free = slots.find((s) => !s.token.initialized);
-    if (free === undefined) {
-      throw new CoreError('ERR_HSM_TOKEN_NOT_PRESENT', `no uninitialised token is available in ${this.modulePath} to initialise as '${label}'`);
+    let token: TokenInfo;
+    if (existing.length === 1) {
+      // An earlier initialisation stopped after C_InitToken and before the user PIN was set: finish
+      // it, which needs the same SO PIN (whoever knows it could set the user PIN anyway).
+      token = existing[0]!.token;
+      this.#checkPinLengths(existing[0]!.slot, label, userPin);
+    } else {
+      const free = slots.find((s) => !s.token.initialized);
+      if (free === undefined) {
+        throw new CoreError('ERR_HSM_TOKEN_NOT_PRESENT', `no uninitialised token is available in ${this.modulePath} to initialise as '${label}'`);
+      }
+      // Check both PINs against the token's limits before anything irreversible happens.
+      this.#checkPinLengths(free.slot, label, soPin, userPin);
+      try {
+        p.C_InitToken(free.slot, soPin.unsafeText(), label);
+      } catch (e) {
+        throw mapPkcs11Error(e, `initialising token '${label}'`);
+      }
+      // The module may move the token to another slot (SoftHSM does): find it again by label.
+      const initialised = this.#slots().filter((s) => s.token.initialized && s.token.label === label);
+      if (initialised.length !== 1) throw new CoreError('ERR_HSM_FAILED', `token '${label}' was initialised but could not be found again`);
+      token = initialised[0]!.token;
     }
-    try {
-      p.C_InitToken(free.slot, soPin.unsafeText(), label);
-    } catch (e) {
-      throw mapPkcs11Error(e, `initialising token '${label}'`);
-    }
-    // The module may move the token to another slot (SoftHSM does): find it again by label.
-    const initialised = this.#slots().filter((s) => s.token.initialized && s.token.label === label);
-    if (initialised.length !== 1) throw new CoreError('ERR_HSM_FAILED', `token '${label}' was initialised but could not be found again`);
-    const token = initialised[0]!.token;
     const session = this.openSession({ label, serial: token.serial });
     try {
       session.login(soPin, 'so');
       session.initUserPin(userPin);
       session.logout();
+    } catch (e) {
+      if (e instanceof CoreError && e.code !== 'ERR_HSM_PIN_INCORRECT') {
+        throw new CoreError(e.code, `${e.message}. Token '${label}' is initialised but has no user PIN yet; run the same initialisation again with the same SO PIN to finish it`, {
+          cause: e,
+          details: { ...e.details, label, serial: token.serial, userPinInitialized: false },
+        });
+      }
+      throw e;
     } finally {
       session.close();
     }
     return this.findToken({ label, serial: token.serial });
+  }
+
+  #checkPinLengths(slot: Buffer, label: string, ...pins: Secret[]): void {
+    let info;
+    try {
+      info = this.#p().C_GetTokenInfo(slot);
+    } catch {
+      return; // the token will judge the PINs itself
+    }
+    const min = info.minPinLen;
+    const max = info.maxPinLen;
+    for (const pin of pins) {
+      if (pin.length < min || pin.length > max) {
+        throw new CoreError('ERR_HSM_PIN_INVALID', `a PIN for token '${label}' is ${pin.length < min ? 'shorter' : 'longer'} than the token accepts (${min} to ${max} bytes); nothing was changed on the token`, {
+          details: { label, minPinLen: min, maxPinLen: max },
+        });
+      }
+    }
   }
 
   openSession(selector: TokenSelector, options: { readWrite?: boolean } = {}): HsmSession {
@@ -483,16 +526,22 @@ class Pkcs11Session implements HsmSession {
     const idHex = id.toString('hex');
     const publicKey: KeyRef = { class: 'public', keyType, label: options.label, id: idHex, handle: pair.publicKey };
     const privateKey: KeyRef = { class: 'private', keyType, label: options.label, id: idHex, handle: pair.privateKey };
-    const protection = this.protection(privateKey);
-    if (!protection.sensitive || protection.extractable || !protection.token || !protection.private) {
+    const weak = protectionProblems(this.protection(privateKey));
+    if (weak.length > 0) {
       // A token that ignores the template is not fit for a CA key: remove the key and refuse.
-      try {
-        this.#p.C_DestroyObject(this.#h(), pair.privateKey);
-        this.#p.C_DestroyObject(this.#h(), pair.publicKey);
-      } catch {
-        // reported below either way
+      let destroyed = true;
+      for (const h of [pair.privateKey, pair.publicKey]) {
+        try {
+          this.#p.C_DestroyObject(this.#h(), h);
+        } catch {
+          destroyed = false;
+        }
       }
-      throw new CoreError('ERR_HSM_KEY_NOT_PROTECTED', `token '${this.token.label}' created key '${options.label}' without the requested protection (sensitive, not extractable); the key was destroyed`);
+      throw new CoreError(
+        'ERR_HSM_KEY_NOT_PROTECTED',
+        `token '${this.token.label}' created key '${options.label}' without the requested protection (${weak.join(', ')}); ${destroyed ? 'the key was destroyed' : `destroying it FAILED: remove the objects labelled '${options.label}' with the token's tools before any further use`}`,
+        { details: { label: options.label, problems: weak, destroyed } },
+      );
     }
     return { publicKey, privateKey, spki: this.publicKeySpki(publicKey) };
   }
@@ -620,22 +669,27 @@ class Pkcs11Session implements HsmSession {
 
   protection(key: KeyRef): KeyProtection {
     const L = lib();
-    const b = (t: number): boolean => boolAttr(this.#attr(key.handle, t));
+    // Fail closed: a protective attribute the token does not report reads as absent protection,
+    // a permissive one (extractable, decrypt, …) as granted.
+    // Private keys have no CKA_ENCRYPT or CKA_WRAP (PKCS#11 v2.40 §4.9): absent there means "cannot".
+    const notApplicable = key.class === 'private' ? new Set<number>([L.CKA_ENCRYPT, L.CKA_WRAP]) : new Set<number>();
+    const good = (t: number): boolean => boolAttr(this.#attr(key.handle, t), false);
+    const risky = (t: number): boolean => (notApplicable.has(t) ? boolAttr(this.#attr(key.handle, t), false) : boolAttr(this.#attr(key.handle, t), true));
     return {
-      token: b(L.CKA_TOKEN),
-      private: b(L.CKA_PRIVATE),
-      sensitive: b(L.CKA_SENSITIVE),
-      extractable: b(L.CKA_EXTRACTABLE),
-      alwaysSensitive: b(L.CKA_ALWAYS_SENSITIVE),
-      neverExtractable: b(L.CKA_NEVER_EXTRACTABLE),
-      local: b(L.CKA_LOCAL),
-      modifiable: b(L.CKA_MODIFIABLE),
-      sign: b(L.CKA_SIGN),
-      decrypt: b(L.CKA_DECRYPT),
-      unwrap: b(L.CKA_UNWRAP),
-      wrap: b(L.CKA_WRAP),
-      encrypt: b(L.CKA_ENCRYPT),
-      derive: b(L.CKA_DERIVE),
+      token: good(L.CKA_TOKEN),
+      private: good(L.CKA_PRIVATE),
+      sensitive: good(L.CKA_SENSITIVE),
+      extractable: risky(L.CKA_EXTRACTABLE),
+      alwaysSensitive: good(L.CKA_ALWAYS_SENSITIVE),
+      neverExtractable: good(L.CKA_NEVER_EXTRACTABLE),
+      local: good(L.CKA_LOCAL),
+      modifiable: risky(L.CKA_MODIFIABLE),
+      sign: risky(L.CKA_SIGN),
+      decrypt: risky(L.CKA_DECRYPT),
+      unwrap: risky(L.CKA_UNWRAP),
+      wrap: risky(L.CKA_WRAP),
+      encrypt: risky(L.CKA_ENCRYPT),
+      derive: risky(L.CKA_DERIVE),
     };
   }
 
@@ -745,6 +799,26 @@ class Pkcs11Session implements HsmSession {
     this.#handle = null;
     this.#onClose(this);
   }
+}
+
+/**
+ * What is wrong with a freshly generated signing key's protection (empty when it is as requested:
+ * token, private, sensitive, always sensitive, never extractable, generated on the token, and no
+ * decrypt/unwrap/derive).
+ */
+export function protectionProblems(p: KeyProtection): string[] {
+  const problems: string[] = [];
+  if (!p.token) problems.push('not a token object');
+  if (!p.private) problems.push('not private');
+  if (!p.sensitive) problems.push('not sensitive');
+  if (p.extractable) problems.push('extractable');
+  if (!p.alwaysSensitive) problems.push('not always sensitive');
+  if (!p.neverExtractable) problems.push('not never-extractable');
+  if (!p.local) problems.push('not generated on the token');
+  if (p.decrypt) problems.push('may decrypt');
+  if (p.unwrap) problems.push('may unwrap');
+  if (p.derive) problems.push('may derive');
+  return problems;
 }
 
 function gcmParams(iv: Buffer, aad: Buffer): Pkcs11Module_.AesGCM {

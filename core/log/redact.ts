@@ -20,6 +20,10 @@ const SAFE_KEY = /^(tokenLabel|tokenSerial|token_label|token_serial|tokens|token
 const PEM_PRIVATE = /-----BEGIN ((?:RSA |EC |ENCRYPTED |DSA |OPENSSH )?PRIVATE KEY)-----[\s\S]*?(-----END \1-----|$)/g;
 /** key=value / key: value pairs in free text with a secret-looking key. */
 const INLINE_SECRET = /\b((?:user[-_]?)?pin|so[-_]?pin|passphrase|password|secret|share|token)\s*([=:])\s*("[^"]*"|'[^']*'|\S+)/gi;
+/** `"pin": "…"` inside JSON-looking text (a request body quoted in a message). */
+const JSON_SECRET = /("(?:[A-Za-z_]*[-_]?)?(?:pin|passphrase|password|secret|share|token|privateKey|private_key)"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)/gi;
+/** `PIN 482913`: a secret word followed by a value that contains a digit. */
+const WORD_SECRET = /\b(pin|passcode|password|passphrase)(\s+)(?=\S*\d)\S+/gi;
 /** Long hex (≥ 40 chars) or base64 (≥ 44 chars) runs: possible key material or shares. */
 const LONG_HEX = /\b[0-9a-fA-F]{64,}\b/g;
 const LONG_B64 = /[A-Za-z0-9+/_-]{60,}={0,2}/g;
@@ -28,6 +32,8 @@ const LONG_B64 = /[A-Za-z0-9+/_-]{60,}={0,2}/g;
 export function redactText(text: string): string {
   let out = text.replace(PEM_PRIVATE, `-----BEGIN $1----- ${REDACTED}`);
   out = out.replace(INLINE_SECRET, (_m, k: string, sep: string) => `${k}${sep}${REDACTED}`);
+  out = out.replace(JSON_SECRET, (_m, k: string) => `${k}"${REDACTED}"`);
+  out = out.replace(WORD_SECRET, (_m, k: string, sp: string) => `${k}${sp}${REDACTED}`);
   for (const s of registeredSecretTexts()) {
     if (out.includes(s)) out = out.split(s).join(REDACTED);
   }

@@ -14,12 +14,22 @@ import { CoreError } from '../errors.ts';
 
 const REDACTED = '[REDACTED]';
 
-/** Live secrets' textual forms, so the log redactor can scrub them if they ever reach a log line. */
-const liveSecretTexts = new Set<string>();
+/**
+ * Live secrets' textual forms, so the log redactor can scrub them if they ever reach a log line.
+ * Reference-counted: two live secrets may share a text (a clone, a normalised copy), and wiping one
+ * must not stop the other from being scrubbed.
+ */
+const liveSecretTexts = new Map<string, number>();
 
-/** Read-only view of the registered secret texts (for the redactor). */
+/** A snapshot of the registered secret texts (for the redactor; there are only a few live secrets). */
 export function registeredSecretTexts(): ReadonlySet<string> {
-  return liveSecretTexts;
+  return new Set(liveSecretTexts.keys());
+}
+
+function unregister(text: string): void {
+  const n = liveSecretTexts.get(text) ?? 0;
+  if (n <= 1) liveSecretTexts.delete(text);
+  else liveSecretTexts.set(text, n - 1);
 }
 
 /** Minimum length of a secret text that is registered for scrubbing (shorter ones cause false hits). */
@@ -55,8 +65,8 @@ export class Secret {
   }
 
   #register(text: string): void {
-    if (text.length >= MIN_REGISTERED_LENGTH) {
-      liveSecretTexts.add(text);
+    if (text.length >= MIN_REGISTERED_LENGTH && !this.#texts.includes(text)) {
+      liveSecretTexts.set(text, (liveSecretTexts.get(text) ?? 0) + 1);
       this.#texts.push(text);
     }
   }
@@ -103,7 +113,7 @@ export class Secret {
       this.#bytes.fill(0);
       this.#bytes = null;
     }
-    for (const t of this.#texts) liveSecretTexts.delete(t);
+    for (const t of this.#texts) unregister(t);
     this.#texts = [];
   }
 

@@ -5,6 +5,7 @@
 import type { Command } from '../command.ts';
 import { BUNDLE_COMMANDS } from './bundle.ts';
 import { CA_COMMANDS, INSPECT_COMMANDS } from './ca.ts';
+import { CEREMONY_COMMANDS } from './ceremony.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { HSM_COMMANDS } from './hsm.ts';
 import { ISTIO_COMMANDS } from './istio.ts';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   ...BUNDLE_COMMANDS,
   ...INSPECT_COMMANDS,
   ...QUORUM_COMMANDS,
+  ...CEREMONY_COMMANDS,
   ...TRANSCRIPT_COMMANDS,
   ...ISTIO_COMMANDS,
   ...VERSION_COMMANDS,

@@ -56,7 +56,7 @@ describe('neam-ca CLI', () => {
     expect(gen.code, gen.stderr).toBe(0);
     const keys = cli(['hsm', 'keys', '--home', home, '--token', 'cli-token', '--pin-file', pinFile]);
     expect(keys.code, keys.stderr).toBe(0);
-    expect(keys.stdout).toMatch(/root\s+private\s+EC P-384\s+\S+\s+yes\s+yes\s+no\s+yes\s+yes\s+sign/u);
+    expect(keys.stdout).toMatch(/root\s+private\s+EC P-384\s+\S+\s+yes\s+yes\s+no\s+yes\s+yes\s+sign$/mu);
     const json = JSON.parse(cli(['hsm', 'keys', '--home', home, '--token', 'cli-token', '--pin-file', pinFile, '--json']).stdout) as { value: { keys: Array<{ class: string; protection?: Record<string, boolean> }> } };
     expect(json.value.keys.find((k) => k.class === 'private')?.protection).toMatchObject({ sensitive: true, extractable: false, neverExtractable: true, local: true });
     const list = cli(['hsm', 'list', '--home', home]);

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { isCoreError } from '../../../core/errors.ts';
 import { openHsm, type KeySpec } from '../../../core/hsm/index.ts';
+import { protectionProblems } from '../../../core/hsm/pkcs11.ts';
 import { ensureSoftHsmConf, findSoftHsmModule } from '../../../core/hsm/softhsm.ts';
 import { createLogger, memorySink } from '../../../core/log/logger.ts';
 import { Secret } from '../../../core/util/secret.ts';
@@ -47,7 +48,7 @@ describe('PKCS#11 adapter on SoftHSM', () => {
       const pair = fx.session.generateKeyPair(spec, { label: `key-${name}` });
       log.info('generated key', { label: `key-${name}`, pin: TEST_USER_PIN });
       const p = fx.session.protection(pair.privateKey);
-      expect(p).toMatchObject({ token: true, private: true, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true, local: true, sign: true, decrypt: false, unwrap: false, derive: false });
+      expect(p).toEqual({ token: true, private: true, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true, local: true, modifiable: true, sign: true, decrypt: false, unwrap: false, wrap: false, encrypt: false, derive: false });
 
       // Independent oracle 1: pkcs11-tool reads the same attributes from the token.
       const listed = runOk('pkcs11-tool', ['--module', fx.modulePath, '--token-label', fx.token.label, '--login', '--pin', TEST_USER_PIN, '-O', '--type', 'privkey'], { env: fx.env });
@@ -207,5 +208,49 @@ describe('opening modules', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe('initialisation and protection checks (review findings)', () => {
+  it('initToken refuses a user PIN the token cannot take before touching the token, and finishes an interrupted initialisation', () => {
+    const t = tempDir();
+    const hsm = openHsm({ modulePath: findSoftHsmModule(), softhsmConf: ensureSoftHsmConf(t.dir) });
+    try {
+      const err = caught(() => hsm.initToken('root', Secret.fromString(TEST_SO_PIN), Secret.fromString('abc')));
+      expect(err.code).toBe('ERR_HSM_PIN_INVALID');
+      expect(err.message).toContain('nothing was changed');
+      expect(hsm.tokens().filter((x) => x.initialized)).toEqual([]);
+      const token = hsm.initToken('root', Secret.fromString(TEST_SO_PIN), Secret.fromString(TEST_USER_PIN));
+      expect(token.userPinInitialized).toBe(true);
+      hsm.close();
+      // A token whose initialisation stopped before the user PIN was set (C_InitToken only, as
+      // pkcs11-tool --init-token does) is finished by a retry with the same SO PIN, and only then.
+      const env = { ...process.env, SOFTHSM2_CONF: ensureSoftHsmConf(t.dir) };
+      const free = runOk('softhsm2-util', ['--show-slots'], { env })
+        .split(/^Slot /mu)
+        .map((block) => /^(\d+)\s[\s\S]*Initialized:\s+no/u.exec(block))
+        .find((m) => m !== null);
+      expect(free).not.toBeNull();
+      runOk('pkcs11-tool', ['--module', findSoftHsmModule(), '--init-token', '--label', 'half', '--so-pin', TEST_SO_PIN, '--slot', free![1]!], { env });
+      const again = openHsm({ modulePath: findSoftHsmModule(), softhsmConf: ensureSoftHsmConf(t.dir) });
+      try {
+        expect(again.findToken({ label: 'half' }).userPinInitialized).toBe(false);
+        expect(caught(() => again.initToken('half', Secret.fromString('wrong-so-pin-000'), Secret.fromString(TEST_USER_PIN))).code).toBe('ERR_HSM_PIN_INCORRECT');
+        expect(again.initToken('half', Secret.fromString(TEST_SO_PIN), Secret.fromString(TEST_USER_PIN)).userPinInitialized).toBe(true);
+        expect(caught(() => again.initToken('half', Secret.fromString(TEST_SO_PIN), Secret.fromString(TEST_USER_PIN))).code).toBe('ERR_HSM_TOKEN_EXISTS');
+        expect(caught(() => again.initToken('root', Secret.fromString(TEST_SO_PIN), Secret.fromString(TEST_USER_PIN))).code).toBe('ERR_HSM_TOKEN_EXISTS');
+      } finally {
+        again.close();
+      }
+    } finally {
+      hsm.close();
+      t.cleanup();
+    }
+  });
+
+  it('protectionProblems names every missing protection and fails closed', () => {
+    const ok = { token: true, private: true, sensitive: true, extractable: false, alwaysSensitive: true, neverExtractable: true, local: true, modifiable: true, sign: true, decrypt: false, unwrap: false, wrap: false, encrypt: false, derive: false };
+    expect(protectionProblems(ok)).toEqual([]);
+    expect(protectionProblems({ ...ok, extractable: true, local: false, decrypt: true })).toEqual(['extractable', 'not generated on the token', 'may decrypt']);
   });
 });

@@ -66,3 +66,23 @@ describe('redactor', () => {
     expect(b.every((x) => x === 0)).toBe(true);
   });
 });
+
+describe('redactor second line of defence (review findings)', () => {
+  it('wiping one copy of a secret text keeps scrubbing the other live copies', () => {
+    const a = Secret.fromString('shared-text-passphrase-1');
+    const b = a.clone();
+    const c = Secret.fromString('shared-text-passphrase-1');
+    b.wipe();
+    c.wipe();
+    expect(redactText('typed shared-text-passphrase-1')).toBe('typed [REDACTED]');
+    a.wipe();
+    expect(redactText('typed shared-text-passphrase-1')).toBe('typed shared-text-passphrase-1');
+  });
+
+  it('removes JSON-shaped and spaced PIN values from free text', () => {
+    expect(redactText('request body {"pin":"482913","label":"root"}')).toBe('request body {"pin":"[REDACTED]","label":"root"}');
+    expect(redactText('body {"userPin": "a b c", "passphrase":"x\\"y"}')).not.toMatch(/a b c|x\\"y/u);
+    expect(redactText('PIN 482913 rejected')).toBe('PIN [REDACTED] rejected');
+    expect(redactText('the PIN is incorrect')).toBe('the PIN is incorrect');
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * @module ceremony/actions/sign-intermediate
+ * Step action `sign-intermediate` (core/pki, core/ca, core/quorum): for each intermediate accepted
+ * and approved in the earlier steps, checks the quorum of approvals over its exact TBS (each approval
+ * verified again), signs it with the root key in the HSM (proven to be the issuer's key), verifies
+ * it, checks the signed TBS equals the approved bytes, lints again, records it in the CA store and
+ * writes it with its chain. This is the point of no return: a signature cannot be taken back.
+ * After a crash, intermediates already signed and recorded are taken from the CA store, never
+ * signed twice.
+ *
+ * Must never: sign without M valid approvals over exactly these bytes.
+ */
+import { readFileSync } from 'node:fs';
+
+import { z } from 'zod';
+
+import { preparedFromJson, signPrepared, type CertificateRecord } from '../../ca/index.ts';
+import { hsmSigner } from '../../crypto/signer.ts';
+import { CoreError } from '../../errors.ts';
+import { parseApproval, signWithQuorum } from '../../quorum/index.ts';
+import type { JsonObject } from '../types.ts';
+import { keyLabel, stepRef } from './common.ts';
+import { issuerPem } from './prepare-crl.ts';
+import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel } from './pki-helpers.ts';
+import type { ActionDefinition, StepContext } from './types.ts';
+
+const params = z.strictObject({
+  approvals: stepRef,
+  'root-key-label': keyLabel,
+  'file-prefix': z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/u).default('intermediate'),
+});
+type Params = z.infer<typeof params>;
+
+interface Item {
+  name: string;
+  prepared: string;
+  csrSha256: string;
+  approvalFiles: string[];
+}
+
+function itemsOf(ctx: StepContext<Params>): Item[] {
+  const approvals = ctx.resultOf(ctx.params.approvals);
+  const forStep = (ctx.script.steps.find((s) => s.id === ctx.params.approvals)?.params as { for?: string } | undefined)?.for;
+  const review = forStep === undefined ? undefined : ctx.resultOf(forStep);
+  const items = Array.isArray(review?.['items']) ? (review['items'] as JsonObject[]) : undefined;
+  const requests = Array.isArray(approvals?.['requests']) ? (approvals['requests'] as JsonObject[]) : undefined;
+  if (items === undefined || requests === undefined || items.length !== requests.length) throw new CoreError('ERR_CEREMONY_STEP_OUT_OF_ORDER', 'the intermediates have not been reviewed and approved yet');
+  return items.map((it, i) => ({ name: String(it['name']), prepared: String(it['prepared']), csrSha256: String(it['csrSha256']), approvalFiles: (requests[i]!['files'] as string[]).map((f) => ctx.files.path(f)) }));
+}
+
+function fileNames(ctx: StepContext<Params>, name: string): { certificate: string; chain: string } {
+  return { certificate: `${ctx.params['file-prefix']}-${name}.pem`, chain: `${ctx.params['file-prefix']}-${name}-chain.pem` };
+}
+
+function writeFiles(ctx: StepContext<Params>, name: string, pem: string, rootPem: string): { certificate: string; chain: string } {
+  const f = fileNames(ctx, name);
+  for (const [file, content] of [[f.certificate, pem], [f.chain, `${pem}${rootPem.endsWith('\n') ? rootPem : `${rootPem}\n`}`]] as const) {
+    if (ctx.files.exists(file)) {
+      if (readFileSync(ctx.files.path(file), 'utf8') !== content) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `${ctx.files.path(file)} does not hold what the CA store recorded; move it away and resume`);
+      ctx.files.adopt(file);
+    } else {
+      ctx.files.write(file, content);
+    }
+  }
+  return f;
+}
+
+function resultEntry(name: string, files: { certificate: string; chain: string }, r: CertificateRecord, csrSha256: string): JsonObject {
+  return { name, certificate: files.certificate, chain: files.chain, csrSha256, serial: r.serial, subject: r.subject, sha256: r.sha256, tbsSha256: r.tbsSha256, notBefore: r.notBefore, notAfter: r.notAfter };
+}
+
+/** `sign-intermediate`. */
+export const signIntermediate: ActionDefinition<Params> = {
+  summary: 'sign each approved intermediate TBS with the root key; verify; check the signed TBS equals the approved bytes (point of no return)',
+  ceremonyTypes: ['intermediate'],
+  params,
+  pointOfNoReturn: true,
+  hsm: 'login',
+  plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }], usesKeyLabels: [p['root-key-label']] }),
+  questions: () => [],
+  async precondition(ctx) {
+    const items = itemsOf(ctx);
+    const session = await ctx.hsm.login();
+    const first = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(items[0]!.prepared), 'utf8')) as unknown);
+    keyByLabel(session, ctx.params['root-key-label'], first.signerSpkiSha256);
+  },
+  async execute(ctx) {
+    const ca = ctx.ca();
+    const roster = ca.currentRoster();
+    if (roster === undefined) throw new CoreError('ERR_CEREMONY_STATE_INVALID', 'the CA folder has no quorum roster to check the approvals against');
+    const session = await ctx.hsm.login();
+    const rootPem = issuerPem(ctx, undefined);
+    const done = certificatesOfStep(ctx);
+    const issued: JsonObject[] = [];
+    for (const item of itemsOf(ctx)) {
+      const prepared = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(item.prepared), 'utf8')) as unknown);
+      if (prepared.kind !== 'certificate') throw new CoreError('ERR_CEREMONY_STEP_FAILED', `${item.prepared} is not a prepared certificate`);
+      // Signed before an interruption: take it from the CA store, never sign twice.
+      const before = done.find((c) => c.tbsSha256 === prepared.tbsSha256);
+      if (before !== undefined) {
+        issued.push(resultEntry(item.name, writeFiles(ctx, item.name, before.pem, rootPem), before, item.csrSha256));
+        continue;
+      }
+      const { key } = keyByLabel(session, ctx.params['root-key-label'], prepared.signerSpkiSha256);
+      const approvals = item.approvalFiles.map((f) => parseApproval(readFileSync(f), f));
+      const { result, decision } = await signWithQuorum({
+        roster,
+        operation: 'sign-intermediate',
+        tbsDer: prepared.tbsDer,
+        approvals,
+        now: ctx.now(),
+        sign: () => signPrepared(prepared, hsmSigner(session, key, prepared.signatureAlgorithm), { store: ca.pki, ceremony: ceremonyRef(ctx), now: ctx.now(), expectTbsSha256: prepared.tbsSha256 }),
+        signedDer: (r) => r.der,
+      });
+      ctx.record('quorum.decision', JSON.parse(JSON.stringify(decision)) as JsonObject);
+      ctx.record('certificate.issued', certificateRecordData(result.record));
+      const files = writeFiles(ctx, item.name, result.pem, rootPem);
+      ctx.io.event({ type: 'display', step: ctx.step.id, message: `Intermediate '${item.name}' signed with the approval of ${decision.approvals.map((a) => a.custodian).join(', ')}: serial ${result.record.serial}, SHA-256 ${result.record.sha256}; written to ${files.certificate}` });
+      issued.push(resultEntry(item.name, files, result.record, item.csrSha256));
+    }
+    return { result: { intermediates: issued } };
+  },
+  async reconcile(ctx, record) {
+    const done = certificatesOfStep(ctx);
+    if (record.status !== 'started') {
+      const want = Array.isArray(record.result?.['intermediates']) ? (record.result['intermediates'] as JsonObject[]).map((x) => x['sha256']) : [];
+      if (!want.every((sha) => done.some((c) => c.sha256 === sha))) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', 'the CA store does not hold every intermediate this step recorded');
+      return { kind: 'verified' };
+    }
+    // Run again: intermediates already recorded are written from the CA store, the rest signed.
+    return { kind: 'redo', note: done.length === 0 ? 'no intermediate had been signed yet' : `${done.length} intermediate(s) signed before the interruption are taken from the CA store; the rest are signed now` };
+  },
+};
