@@ -9,6 +9,7 @@ import { CEREMONY_COMMANDS } from './ceremony.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { HSM_COMMANDS } from './hsm.ts';
 import { ONLINE_COMMANDS } from './online.ts';
+import { ISTIO_COMMANDS } from './istio.ts';
 import { QUORUM_COMMANDS } from './quorum.ts';
 import { TRANSCRIPT_COMMANDS } from './transcript.ts';
 import { VERSION_COMMANDS } from './version.ts';
@@ -24,5 +25,6 @@ export const COMMANDS: readonly Command[] = [
   ...CEREMONY_COMMANDS,
   ...TRANSCRIPT_COMMANDS,
   ...ONLINE_COMMANDS,
+  ...ISTIO_COMMANDS,
   ...VERSION_COMMANDS,
 ];
