@@ -3,6 +3,7 @@
  * The registry of `neam-ca` commands: each domain contributes its list.
  */
 import type { Command } from '../command.ts';
+import { AGENT_COMMANDS } from './agent.ts';
 import { BUNDLE_COMMANDS } from './bundle.ts';
 import { CA_COMMANDS, INSPECT_COMMANDS } from './ca.ts';
 import { CEREMONY_COMMANDS } from './ceremony.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   ...CEREMONY_COMMANDS,
   ...TRANSCRIPT_COMMANDS,
   ...ONLINE_COMMANDS,
+  ...AGENT_COMMANDS,
   ...ISTIO_COMMANDS,
   ...VERSION_COMMANDS,
 ];
