@@ -14,6 +14,7 @@ import { type AlgorithmIdentifier, NameConstraints, TBSCertificate, TBSCertList,
 import * as x509 from '@peculiar/x509';
 
 import { CoreError } from '../errors.ts';
+import { parseDer } from '../pki/der.ts';
 import { sha256 } from './schema.ts';
 
 /** Largest TBS accepted (a CRL with many entries is the large case). */
@@ -233,6 +234,8 @@ export function describeTbs(tbs: Uint8Array): TbsDescription {
   const der = Buffer.from(tbs.buffer, tbs.byteOffset, tbs.byteLength);
   const top = readTlv(der, 0, der.length, 'the to-be-signed data');
   if (top.tag !== 0x30 || top.end !== der.length) throw derError('the to-be-signed data');
+  // The strict walk first: DER only, and bounded OBJECT IDENTIFIERs before any library decodes one.
+  parseDer(der, 'the to-be-signed data');
   try {
     return describeParsed(der);
   } catch (e) {

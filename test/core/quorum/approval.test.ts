@@ -11,6 +11,7 @@ import { Extension, TBSCertificate } from '@peculiar/asn1-x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { isCoreError } from '../../../core/errors.ts';
+import { derSequence, derTlv, encodeOid, TAG } from '../../../core/pki/der.ts';
 
 import { canonicalJson } from '../../../core/util/canonical-json.ts';
 import { verifySignature } from '../../../core/crypto/signer.ts';
@@ -272,6 +273,17 @@ describe('TBS bytes', () => {
       expect(e.message).toMatch(/is not valid DER/u);
     });
   }
+
+  it('describeTbs refuses a tbsCertList whose extension OID is 64 KiB (bounded before any decoder sees it)', async () => {
+    const utc = (t: string): Buffer => derTlv(TAG.UTC_TIME, Buffer.from(t, 'ascii'));
+    const alg = derSequence([encodeOid('1.2.840.113549.1.1.11'), derTlv(TAG.NULL, Buffer.alloc(0))]);
+    const oid = Buffer.concat([Buffer.from([0x2a]), Buffer.alloc(65534, 0x81), Buffer.from([0x01])]);
+    const ext = derSequence([derTlv(TAG.OID, oid), derTlv(TAG.OCTET_STRING, Buffer.from('0500', 'hex'))]);
+    const tbs = derSequence([derTlv(TAG.INTEGER, Buffer.from([1])), alg, derSequence([]), utc('270101000000Z'), utc('270201000000Z'), derTlv(0xa0, derSequence([ext]))]);
+    const e = await caught(() => describeTbs(tbs));
+    expect(e.code).toBe('ERR_PKI_DER_INVALID');
+    expect(e.message).toMatch(/OBJECT IDENTIFIER of 65536 octets; at most 64/u);
+  });
 
   it('describeTbs under seeded random mutation: every failure is a CoreError (ERR_PKI_DER_INVALID)', () => {
     // xorshift32 with a fixed seed: the same 3000 mutants on every run.
