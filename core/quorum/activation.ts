@@ -133,7 +133,7 @@ export class ActivationSession {
     const { file, custodian } = this.precheck(input, source);
     let share: Secret | undefined;
     try {
-      ({ share } = await openCustodianFile(file, passphrase, { share: true }, source));
+      ({ share } = await openCustodianFile(file, passphrase, { share: true }, source, { roster: this.roster }));
       if (share === undefined) throw tampered(file, source, 'it holds no share');
       const expected = shareCommitment(share, { ceremony: this.roster.ceremony, quorumId: this.roster.quorumId, custodian: custodian.name, shareIndex: custodian.shareIndex });
       if (!commitmentsEqual(expected, custodian.shareCommitment)) throw tampered(file, source, 'its share is not the share enrolled for this custodian');

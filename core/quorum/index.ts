@@ -36,15 +36,18 @@ export { checkQuorum, evaluateApprovals, signWithQuorum, type ApprovalEvaluation
 export {
   CUSTODIAN_FILE_FORMAT,
   CUSTODIAN_FILE_VERSION,
+  checkCustodianFileTrust,
   custodianFileHeader,
   custodianFileSignatureValid,
   custodianSigner,
   generateApprovalKey,
+  normalizeApprovalKeySha256,
   openCustodianFile,
   parseCustodianFile,
   serializeCustodianFile,
   type CustodianFile,
   type CustodianFileHeader,
+  type CustodianFileTrust,
   type OpenedCustodianFile,
   type RandomSource,
 } from './custodian-file.ts';

@@ -24,6 +24,7 @@ import {
   approvalTargetOf,
   beginRotation,
   changeCustodianPassphrase,
+  checkCustodianFileTrust,
   checkNewPassphrase,
   createApprovalRequest,
   describeTbs,
@@ -43,8 +44,10 @@ import {
   serializeRoster,
   signApproval,
   checkQuorum,
+  normalizeApprovalKeySha256,
   type ApprovalRequest,
   type CustodianFile,
+  type CustodianFileTrust,
   type Roster,
   type TbsField,
 } from '../../quorum/index.ts';
@@ -101,6 +104,13 @@ function readInput(ctx: CommandContext, path: string, what: string): Buffer {
 
 const readRoster = (ctx: CommandContext, path: string): Roster => parseRoster(readInput(ctx, path, 'roster'), path);
 const readCustodian = (ctx: CommandContext, path: string): CustodianFile => parseCustodianFile(readInput(ctx, path, 'custodian file'), path);
+
+/** What vouches for a custodian's file on their own machine: --roster and/or --approval-key-sha256. */
+function custodianTrust(ctx: CommandContext): CustodianFileTrust {
+  const rosterPath = str(ctx, 'roster');
+  const pinned = str(ctx, 'approval-key-sha256');
+  return { ...(rosterPath === undefined ? {} : { roster: readRoster(ctx, rosterPath) }), ...(pinned === undefined ? {} : { approvalKeySha256: normalizeApprovalKeySha256(pinned) }) };
+}
 
 /** A file-system-safe slug of a custodian name. */
 export function custodianSlug(name: string): string {
@@ -168,6 +178,7 @@ async function enrolInto(ctx: CommandContext, names: string[], out: string, add:
     written.push(path);
     writeVerified(path, serializeCustodianFile(file), 0o600);
     ctx.out.status(`  sealed and verified: ${path} (give it to ${file.custodian} on their own medium)`);
+    ctx.out.status(`  ${file.custodian}, write down your approval-key fingerprint (SHA-256); it confirms your file on your own machine (--approval-key-sha256):\n    ${file.approvalKey.sha256}`);
   }
 }
 
@@ -408,13 +419,15 @@ function reviewText(req: ApprovalRequest, file: CustodianFile): string {
 const approve: Command = {
   path: ['approve'],
   summary: 'review an approval request and sign an approval (or a decline) with your custodian file',
-  usage: 'REQUEST --custodian FILE [--out FILE]',
+  usage: 'REQUEST --custodian FILE [--roster FILE] [--approval-key-sha256 HEX] [--out FILE]',
   description:
     'Shows the request with the to-be-signed bytes decoded and hashed on this machine, the SHA-256 as hex and as PGP words to read aloud, asks you to type "approve" or "decline", then your passphrase (not shown), and writes a signed approval file to bring back to the ceremony. Only your approval key is unsealed; your share is not touched.',
   positionals: { names: ['REQUEST'], min: 1, max: 1 },
   options: {
     custodian: { type: 'string', valueName: 'FILE', description: 'your custodian file' },
     out: { type: 'string', valueName: 'FILE', description: 'where to write the approval (default: approval-<request>-<you>.json beside the request)' },
+    roster: { type: 'string', valueName: 'FILE', description: 'the roster: confirms that your custodian file is genuine before the passphrase is tried' },
+    'approval-key-sha256': { type: 'string', valueName: 'HEX', description: 'your approval-key fingerprint as printed at your enrolment (confirms the file without the roster)' },
   },
   async run(ctx) {
     const requestPath = ctx.positionals[0] as string;
@@ -425,9 +438,13 @@ const approve: Command = {
     }
     const now = new Date();
     if (now.getTime() >= Date.parse(req.expiresAt)) throw new CoreError('ERR_QUORUM_APPROVAL_EXPIRED', `the request expired at ${req.expiresAt}; ask for a new one`);
+    const trust = custodianTrust(ctx);
+    // Before anything is shown or typed: is this the custodian's genuine file?
+    const confirmed = checkCustodianFileTrust(file, basename(required(ctx, 'custodian', 'FILE')), trust);
     const out = resolve(ctx.cwd, str(ctx, 'out') ?? join(dirname(resolve(ctx.cwd, requestPath)), `approval-${req.requestId.slice(0, 8)}-${custodianSlug(file.custodian)}.json`));
     if (existsSync(out)) throw new CoreError('ERR_ALREADY_EXISTS', `${out} already exists; it is never overwritten. Use --out`);
     ctx.out.status(reviewText(req, file));
+    if (!confirmed) ctx.out.status('Note: without --roster or --approval-key-sha256 this machine cannot confirm that your custodian file is genuine (its approval key SHA-256 is ' + file.approvalKey.sha256 + '; compare it with the fingerprint you wrote down at enrolment).');
     const answer = (await ctx.prompt.line('\nType "approve" to approve exactly these bytes, or "decline": ')).trim();
     if (answer !== 'approve' && answer !== 'decline') {
       throw new CoreError('ERR_USAGE', `nothing was signed: the answer must be exactly "approve" or "decline"`);
@@ -435,7 +452,7 @@ const approve: Command = {
     const passphrase = await askPassphrase(ctx, file);
     let opened;
     try {
-      opened = await openCustodianFile(file, passphrase, { approvalKey: true }, basename(required(ctx, 'custodian', 'FILE')));
+      opened = await openCustodianFile(file, passphrase, { approvalKey: true }, basename(required(ctx, 'custodian', 'FILE')), trust);
     } finally {
       passphrase.wipe();
     }
@@ -478,22 +495,23 @@ const check: Command = {
 const passphrase: Command = {
   path: ['quorum', 'passphrase'],
   summary: 'change the passphrase of your custodian file (writes a new file; the share and key stay the same)',
-  usage: '--custodian FILE --out FILE [--roster FILE]',
+  usage: '--custodian FILE --out FILE [--roster FILE] [--approval-key-sha256 HEX]',
   options: {
     custodian: { type: 'string', valueName: 'FILE', description: 'your current custodian file' },
     out: { type: 'string', valueName: 'FILE', description: 'the new custodian file (never overwritten)' },
     roster: { type: 'string', valueName: 'FILE', description: 'check the file against the roster first' },
+    'approval-key-sha256': { type: 'string', valueName: 'HEX', description: 'your approval-key fingerprint as printed at your enrolment (checks the file without the roster)' },
   },
   async run(ctx) {
     const file = readCustodian(ctx, required(ctx, 'custodian', 'FILE'));
-    const rosterPath = str(ctx, 'roster');
+    const trust = custodianTrust(ctx);
     const out = resolve(ctx.cwd, required(ctx, 'out', 'FILE'));
     if (existsSync(out)) throw new CoreError('ERR_ALREADY_EXISTS', `${out} already exists; it is never overwritten`);
     const old = await askPassphrase(ctx, file);
     let fresh: { passphrase: Secret; confirmation: Secret } | undefined;
     try {
       fresh = await askNewPassphrase(ctx, file.custodian);
-      const renewed = await changeCustodianPassphrase({ file, oldPassphrase: old, newPassphrase: fresh.passphrase, confirmation: fresh.confirmation, random: hostRandom, ...(rosterPath === undefined ? {} : { roster: readRoster(ctx, rosterPath) }) });
+      const renewed = await changeCustodianPassphrase({ file, oldPassphrase: old, newPassphrase: fresh.passphrase, confirmation: fresh.confirmation, random: hostRandom, ...trust });
       writeVerified(out, serializeCustodianFile(renewed), 0o600);
       ctx.out.result({ custodianFile: out }, () => `New custodian file written to ${out}. Check that it works (neam-ca quorum drill, or approve a request), then destroy the old one.`);
     } finally {

@@ -181,6 +181,20 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
     expect(r.stderr).toContain('no terminal');
   });
 
+  it('approve checks the custodian file against a pinned approval-key fingerprint before anything is shown or typed', async () => {
+    const alice = parseCustodianFile(readFileSync(d('q1', 'custodian-1-alice.json')));
+    const wrong = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-1-alice.json', '--approval-key-sha256', 'ab'.repeat(32), '--out', 'pinned-wrong.json'], []);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('[ERR_QUORUM_SHARE_TAMPERED]');
+    expect(wrong.prompts).toEqual([]);
+    const right = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-1-alice.json', '--approval-key-sha256', alice.approvalKey.sha256.replace(/(..)(?=.)/gu, '$1:'), '--out', 'pinned-right.json'], ['approve', PASS['alice'] as string]);
+    expect(right.code, right.stderr).toBe(0);
+    expect(right.stderr).not.toContain('cannot confirm that your custodian file is genuine');
+    const unpinned = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-1-alice.json', '--out', 'unpinned.json'], ['approve', PASS['alice'] as string]);
+    expect(unpinned.code, unpinned.stderr).toBe(0);
+    expect(unpinned.stderr).toContain('cannot confirm that your custodian file is genuine');
+  });
+
   it('passphrase: a custodian changes their passphrase; the new file works, the old passphrase does not', async () => {
     const r = await cli(['quorum', 'passphrase', '--custodian', 'q1/custodian-2-bob.json', '--roster', 'q1/roster.json', '--out', 'bob-new.json'], [PASS['bob'] as string, 'bob has a new secret 2027', 'bob has a new secret 2027']);
     expect(r.code, r.stderr).toBe(0);
