@@ -200,6 +200,18 @@ function parseIssuer(input: string | Uint8Array, what: string): CertificateInfo 
   return cert;
 }
 
+/**
+ * Design §2: the root (a self-issued CA) signs intermediate CA certificates and CRLs, nothing else.
+ * @throws {CoreError} ERR_PKI_PROFILE_INVALID
+ */
+function refuseRootIssuing(issuer: CertificateInfo, profile: CertificateProfile): void {
+  if (issuer.selfIssued && profile.role !== 'intermediate') {
+    throw new CoreError('ERR_PKI_PROFILE_INVALID', `the root '${issuer.subject.text}' signs only intermediate CA certificates and CRLs; profile '${profile.name}' has role '${profile.role}'. Issue this certificate from an intermediate`, {
+      details: { profile: profile.name, role: profile.role },
+    });
+  }
+}
+
 function loadIssuer(input: string | Uint8Array, now: Date): { cert: CertificateInfo; issuer: IssuerInfo } {
   const cert = parseIssuer(input, 'the issuer certificate');
   const issuer = issuerFromCertificate(cert);
@@ -333,6 +345,7 @@ export function prepareCertificate(input: PrepareCertificateInput): PreparedCert
   const spki = Buffer.from(input.spki);
   checkPublicKey(spki, { allowed: profile.subjectKey }, 'the subject key');
   const issuer = loadIssuer(input.issuerCertificate, input.now);
+  refuseRootIssuing(issuer.cert, profile);
   return build({ ...input, profile, spki, issuer, notes: [] });
 }
 

@@ -49,6 +49,11 @@ export interface IssuerInfo {
   nameConstraints?: { permitted: GeneralNameInfo[]; excluded: GeneralNameInfo[] };
   /** SHA-256 of the issuer certificate DER, when there is one. */
   certificateSha256?: string;
+  /**
+   * True when the issuer certificate is self-issued (issuer name = subject name): a root. The root
+   * signs intermediate CA certificates and CRLs, nothing else (design §2).
+   */
+  selfIssued?: boolean;
 }
 
 /** Issuer info from a decoded issuer certificate. */
@@ -62,6 +67,7 @@ export function issuerFromCertificate(cert: CertificateInfo): IssuerInfo {
     notAfter: cert.notAfter,
     ca: cert.basicConstraints?.ca ?? false,
     certificateSha256: cert.sha256,
+    selfIssued: cert.selfIssued,
   };
   if (cert.basicConstraints?.pathLen !== undefined) info.pathLen = cert.basicConstraints.pathLen;
   if (cert.keyUsage !== undefined) info.keyUsage = cert.keyUsage.usages;
@@ -372,6 +378,10 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertificateLintConte
   }
 
   // Issuer chain rules
+  if (!self && issuer.selfIssued === true && issuer.ca && (p.role !== 'intermediate' || !isCa)) {
+    // Design §2: the offline root signs intermediate CA certificates and its CRL, nothing else.
+    add('neam.root-issues-only-intermediates', 'issuer', `the root signs only intermediate CA certificates and CRLs; this is a ${p.role}${isCa ? '' : ' (not a CA)'} certificate. Issue it from an intermediate`);
+  }
   if (!self) {
     if (!issuer.ca) add('rfc5280.issuer-is-ca', 'issuer', `the issuer '${issuer.subject}' is not a CA`);
     if (issuer.keyUsage !== undefined && !issuer.keyUsage.includes('keyCertSign')) add('rfc5280.issuer-keycertsign', 'issuer', `the issuer '${issuer.subject}' may not sign certificates (no keyCertSign)`);

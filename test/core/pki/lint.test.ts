@@ -139,6 +139,9 @@ describe('lintTbsCertificate', () => {
     leafCase({ rule: 'neam.role-not-ca', profile: svid({ basicConstraints: { critical: true, ca: true } }) }),
     { rule: 'neam.root-no-eku', profile: rootP({ extKeyUsage: { critical: false, usages: ['serverAuth'] } }), issuer: 'self', signer: root.signer },
     { rule: 'neam.role-ca', profile: rootP({ basicConstraints: { critical: true, ca: false } }), issuer: 'self', signer: root.signer },
+    // The root signs intermediate CA certificates and CRLs, nothing else (design §2).
+    leafCase({ rule: 'neam.root-issues-only-intermediates', issuer: rootIssuer, signer: root.signer }),
+    { rule: 'neam.root-issues-only-intermediates', profile: profileWith('transfer', {}), issuer: rootIssuer, signer: root.signer, subjectKey: leafKey.signer.spki },
   ];
   for (const c of cases) {
     it(`refuses what breaks ${c.rule}${c.lintProfile === undefined ? '' : ' (profile conformance)'}`, () => {
@@ -147,6 +150,16 @@ describe('lintTbsCertificate', () => {
       for (const p of problems) expect(p.message.length).toBeGreaterThan(10);
     });
   }
+
+  it('an issuer that is not self-issued may issue leaves; a self-issued root may not (neam.root-issues-only-intermediates)', () => {
+    expect(rootIssuer.selfIssued).toBe(true);
+    expect(intIssuer.selfIssued).toBe(false);
+    expect(lintCase(leafCase({})).map((p) => p.rule)).not.toContain('neam.root-issues-only-intermediates');
+    expect(lintCase(intCase({})).map((p) => p.rule)).not.toContain('neam.root-issues-only-intermediates');
+    const byRoot = lintCase(leafCase({ issuer: rootIssuer, signer: root.signer }));
+    const problem = byRoot.find((p) => p.rule === 'neam.root-issues-only-intermediates');
+    expect(problem?.message).toMatch(/the root signs only intermediate CA certificates and CRLs; this is a leaf \(not a CA\) certificate/u);
+  });
 
   it('returns every problem of a broken certificate, not just the first', () => {
     const problems = lintCase(leafCase({ profile: svid({ keyUsage: { critical: false, usages: ['keyCertSign', 'keyEncipherment'] }, nameConstraints: { critical: false, permittedUris: ['example.org'] } }) }));
