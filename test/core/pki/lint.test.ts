@@ -50,6 +50,8 @@ interface Case {
   sans?: { uris?: string[]; dnsNames?: string[] };
   extraExtensions?: ExtensionSpec[];
   patch?: (tbs: Buffer) => Buffer;
+  /** Lint for a signature at this time (signing-time rules). */
+  signingTime?: Date;
 }
 
 function lintCase(c: Case): LintProblem[] {
@@ -71,7 +73,7 @@ function lintCase(c: Case): LintProblem[] {
     ],
   });
   if (c.patch !== undefined) tbs = c.patch(tbs);
-  return lintTbsCertificate(tbs, { profile: c.lintProfile ?? c.profile, issuer: c.lintIssuer ?? c.issuer, now: NOW, ...(c.sans === undefined ? {} : { expected: { sans: c.sans } }) });
+  return lintTbsCertificate(tbs, { profile: c.lintProfile ?? c.profile, issuer: c.lintIssuer ?? c.issuer, now: NOW, ...(c.sans === undefined ? {} : { expected: { sans: c.sans } }), ...(c.signingTime === undefined ? {} : { signingTime: c.signingTime }) });
 }
 
 const svid = (o: Record<string, unknown> = {}): CertificateProfile => profileWith('workload-svid', o);
@@ -139,6 +141,10 @@ describe('lintTbsCertificate', () => {
     leafCase({ rule: 'neam.role-not-ca', profile: svid({ basicConstraints: { critical: true, ca: true } }) }),
     { rule: 'neam.root-no-eku', profile: rootP({ extKeyUsage: { critical: false, usages: ['serverAuth'] } }), issuer: 'self', signer: root.signer },
     { rule: 'neam.role-ca', profile: rootP({ basicConstraints: { critical: true, ca: false } }), issuer: 'self', signer: root.signer },
+    // Signing-time rules: a preparation time after signing, or too long before it.
+    intCase({ rule: 'neam.prepared-after-signing', signingTime: new Date(NOW.getTime() - 3_600_000) }),
+    intCase({ rule: 'neam.prepared-too-long-ago', signingTime: new Date(NOW.getTime() + 8 * 86_400_000) }),
+    leafCase({ rule: 'neam.not-expired', signingTime: new Date(NOW.getTime() + 25 * 3_600_000) }),
     // The root signs intermediate CA certificates and CRLs, nothing else (design §2).
     leafCase({ rule: 'neam.root-issues-only-intermediates', issuer: rootIssuer, signer: root.signer }),
     { rule: 'neam.root-issues-only-intermediates', profile: profileWith('transfer', {}), issuer: rootIssuer, signer: root.signer, subjectKey: leafKey.signer.spki },
