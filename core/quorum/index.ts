@@ -32,7 +32,8 @@ export {
   type SignApprovalInput,
   type VerifiedApproval,
 } from './approval.ts';
-export { checkQuorum, evaluateApprovals, signWithQuorum, type ApprovalEvaluation, type ApprovalFinding, type PresentedApproval, type QuorumDecision, type SignWithQuorumInput } from './check.ts';
+export { checkQuorum, evaluateApprovals, signWithQuorum, type ApprovalEvaluation, type ApprovalFinding, type PreparedBytes, type PresentedApproval, type QuorumDecision, type SignGuard, type SignWithQuorumInput } from './check.ts';
+export { operationOf, signPreparedWithQuorum, type SignPreparedWithQuorumInput } from './sign-prepared.ts';
 export {
   CUSTODIAN_FILE_FORMAT,
   CUSTODIAN_FILE_VERSION,
