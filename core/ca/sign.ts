@@ -126,7 +126,8 @@ function checkOrigin(p: Prepared, options: SignOptions): void {
  */
 function trustedIssuer(p: Prepared, options: SignOptions): CertificateInfo | undefined {
   if (p.issuerCertificate === undefined) {
-    if (p.kind === 'certificate' && !parseTbsCertificate(p.tbsDer).spki.equals(p.signerSpki)) {
+    if (p.kind === 'crl') throw new TypeError('a prepared CRL must carry its issuer certificate');
+    if (!parseTbsCertificate(p.tbsDer).spki.equals(p.signerSpki)) {
       throw new CoreError('ERR_PKI_TBS_MISMATCH', 'the prepared self-signed certificate names a signing key that is not its own key; nothing was signed');
     }
     return undefined;
