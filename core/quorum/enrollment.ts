@@ -245,11 +245,13 @@ export class QuorumEnrollment {
    * the enrolment stays open (call again with the right PIN, or {@link abort}); once the SO PIN
    * changed ({@link soPinChanged}), the enrolment is over whatever happens next, and if the user
    * PIN step failed, M custodians finish it with `ActivationSession.repairUserPin`.
-   * The caller keeps ownership of `temporarySoPin` and wipes it.
+   * The caller keeps ownership of `temporarySoPin` and wipes it. With `loginAsUser`, the session
+   * is left logged in as user with the derived user PIN (for a ceremony that uses the token next,
+   * so nobody has to hold the PIN); otherwise it is left logged out.
    * @throws {CoreError} ERR_QUORUM_NOT_MET (custodians missing), ERR_QUORUM_PARAMS_INVALID (ended),
    *   ERR_HSM_PIN_INCORRECT (wrong temporary SO PIN: nothing changed), ERR_HSM_FAILED, ERR_HSM_*
    */
-  async commitToToken(session: HsmSession, options: { temporarySoPin: Secret }): Promise<{ roster: Roster; token: { label: string; serial: string } }> {
+  async commitToToken(session: HsmSession, options: { temporarySoPin: Secret; loginAsUser?: boolean }): Promise<{ roster: Roster; token: { label: string; serial: string } }> {
     this.#alive();
     const roster = this.#rosterWith(GOVERNS_BOTH);
     const secret = this.#secret as Secret;
@@ -258,6 +260,7 @@ export class QuorumEnrollment {
     const state = { soPinChanged: false, userPinChanged: false };
     try {
       setQuorumPins(session, { currentSoPin: options.temporarySoPin, userPin, soPin }, state);
+      if (options.loginAsUser === true) session.login(userPin);
     } catch (e) {
       if (!state.soPinChanged) throw e;
       this.#soPinChanged = true;

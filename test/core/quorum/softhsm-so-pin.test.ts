@@ -118,6 +118,25 @@ describe('the activation secret governs both token PINs (SoftHSM; pkcs11-tool is
     session.logout();
   });
 
+  it('commitToToken with loginAsUser leaves the session logged in as user (the derived PIN), for a ceremony that uses the token next', async () => {
+    const { enrollment, secret } = await enrol();
+    const { temporarySoPin } = initTokenWithTemporaryPins(hsm, 'neam-root');
+    const temporary = temporarySoPin.use((b) => b.toString('ascii'));
+    session = hsm.openSession({ label: 'neam-root' });
+    const logins = hsm.stats.logins;
+    await enrollment.commitToToken(session, { temporarySoPin, loginAsUser: true });
+    temporarySoPin.wipe();
+    expect(session.loggedIn).toBe(true);
+    // Temporary SO login, then the two proofs, then the user login that stays open.
+    expect(hsm.stats.logins - logins).toBe(4);
+    // Logged in as user: private objects are visible (none yet) and an SO-only operation is refused.
+    expect(session.findKeys({ class: 'private' })).toEqual([]);
+    expect((await caught(() => session?.initUserPin(Secret.fromString('hijacked-pin-1234')))).code).toMatch(/^ERR_HSM_/u);
+    session.logout();
+    expect(hijack('neam-root', temporary).code).not.toBe(0);
+    expect(userLogin('neam-root', pinsOf(secret).user).code).toBe(0);
+  });
+
   it('a wrong temporary SO PIN changes nothing, and the enrolment stays open for the right one', async () => {
     const { enrollment, files } = await enrol();
     const { temporarySoPin } = initTokenWithTemporaryPins(hsm, 'neam-root');
