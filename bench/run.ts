@@ -6,12 +6,16 @@
 import 'reflect-metadata';
 
 import type { Bench } from './bench.ts';
+import { ISSUANCE_BENCH } from './issuance.ts';
+import { ISTIO_BENCH } from './istio.ts';
 import { QUORUM_KDF_BENCH } from './quorum-kdf.ts';
 import { STORM_BENCH } from './storm.ts';
 
 const BENCHES: Bench[] = [
   STORM_BENCH,
   QUORUM_KDF_BENCH,
+  ISSUANCE_BENCH,
+  ISTIO_BENCH,
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

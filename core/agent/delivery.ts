@@ -3,10 +3,10 @@
  * Delivers a workload's SVID files so that a reader never sees a partial file or a certificate
  * with the wrong key. The workload path `ROOT/NAME` is a symbolic link the agent owns, pointing to
  * a generation directory `ROOT/.NAME.g<N>-<rand>/` holding `svid.pem` (leaf then chain),
- * `svid.key` (mode 0600) and `bundle.pem`. A delivery:
+ * `svid.key` (mode 0600), `bundle.pem` and, when asked for, `crls.pem`. A delivery:
  *
  *  1. creates a new generation directory (mode 0750);
- *  2. writes the three files with exclusive create, each fsynced;
+ *  2. writes the files with exclusive create, each fsynced;
  *  3. fsyncs the generation directory;
  *  4. creates a temporary symlink to it and renames it over `ROOT/NAME` (rename(2) is atomic), then
  *     fsyncs `ROOT`;
@@ -22,7 +22,7 @@
  * others, or follow a symlink it did not create.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CoreError } from '../errors.ts';
@@ -36,10 +36,12 @@ export interface SvidFiles {
   keyPem: string;
   /** Trust bundle PEM. */
   bundlePem: string;
+  /** CRLs (PEM) for relying parties such as nginx `ssl_crl`; written only when given. */
+  crlsPem?: string;
 }
 
 /** File names inside a workload folder. */
-export const FILE_NAMES = { cert: 'svid.pem', key: 'svid.key', bundle: 'bundle.pem' } as const;
+export const FILE_NAMES = { cert: 'svid.pem', key: 'svid.key', bundle: 'bundle.pem', crls: 'crls.pem' } as const;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/u;
 
@@ -109,6 +111,7 @@ export function deliverSvid(root: string, name: string, files: SvidFiles): strin
     writeFileExclusive(join(genDir, FILE_NAMES.key), files.keyPem, 0o600);
     writeFileExclusive(join(genDir, FILE_NAMES.cert), files.certChainPem, 0o644);
     writeFileExclusive(join(genDir, FILE_NAMES.bundle), files.bundlePem, 0o644);
+    if (files.crlsPem !== undefined) writeFileExclusive(join(genDir, FILE_NAMES.crls), files.crlsPem, 0o644);
     fsyncDir(genDir);
     symlinkSync(genName, tmpLink);
     renameSync(tmpLink, join(root, name));
@@ -124,6 +127,28 @@ export function deliverSvid(root: string, name: string, files: SvidFiles): strin
   }
   pruneGenerations(root, name, [genName, previous === undefined ? '' : previous.slice(root.length + 1)]);
   return genDir;
+}
+
+/**
+ * Reads the files of the current generation (resolving the link once), or undefined when nothing
+ * was delivered. Used to re-deliver the same key and certificate with a new bundle or CRLs.
+ * @throws {CoreError} ERR_AGENT_STATE_INVALID (not a link the agent made, or files missing)
+ */
+export function readDelivery(root: string, name: string): (SvidFiles & { dir: string }) | undefined {
+  const dir = currentGeneration(root, name);
+  if (dir === undefined) return undefined;
+  try {
+    const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
+    let crlsPem: string | undefined;
+    try {
+      crlsPem = read(FILE_NAMES.crls);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    return { dir, certChainPem: read(FILE_NAMES.cert), keyPem: read(FILE_NAMES.key), bundlePem: read(FILE_NAMES.bundle), ...(crlsPem === undefined ? {} : { crlsPem }) };
+  } catch (e) {
+    throw new CoreError('ERR_AGENT_STATE_INVALID', `the delivered files in ${dir} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}); the agent will issue a new SVID for '${name}'`, { cause: e });
+  }
 }
 
 function pruneGenerations(root: string, name: string, keep: string[]): void {

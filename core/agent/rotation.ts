@@ -9,6 +9,12 @@
  * - After a failed attempt the agent waits a "full jitter" exponential backoff:
  *   U(0, min(cap, base · 2^attempt)) (AWS Architecture Blog, "Exponential Backoff And Jitter").
  * - A certificate within `alertWindow` (default 6 h) of expiry without a successor raises an alert.
+ * - Two clocks: the wall clock (persisted schedules survive restarts) and a monotonic clock (immune
+ *   to jumps). An {@link AnchoredSchedule} is renewed when *either* clock says it is due, so a wall
+ *   clock jumping forwards renews early (safe) and one jumping backwards cannot delay renewal past
+ *   the monotonic due time. When a just-issued certificate disagrees with the wall clock (the clock
+ *   is before its notBefore or already past its due time), the wall clock is not trusted for that
+ *   certificate and only the monotonic clock counts (no renewal loop on a skewed host).
  *
  * Must never: schedule a renewal after the certificate's notAfter, or return a negative delay.
  */
@@ -89,6 +95,59 @@ export function decide(now: number, cert: { notBefore: number; notAfter: number;
   if (retryAt !== undefined && now < retryAt) return { action: 'wait', until: retryAt };
   if (now >= cert.due) return { action: 'renew' };
   return { action: 'wait', until: retryAt === undefined ? cert.due : Math.max(cert.due, retryAt) };
+}
+
+/** A certificate's schedule anchored to the wall clock and to a monotonic clock (ms). */
+export interface AnchoredSchedule {
+  notBefore: number;
+  notAfter: number;
+  /** Wall-clock renewal time ({@link renewalDueAt}). */
+  due: number;
+  /** Monotonic time at which renewal is due. */
+  monoDue: number;
+  /** Monotonic time at which the certificate expires (estimate). */
+  monoExpiry: number;
+  /** False when the wall clock disagreed with the certificate when it was anchored. */
+  wallTrusted: boolean;
+}
+
+/**
+ * Anchors a schedule to both clocks. `fresh` is true right after issuance (the certificate then
+ * tells us roughly what time it is: it was issued between notBefore and due); false when a
+ * persisted schedule is loaded after a restart (the wall clock is the only reference).
+ */
+export function anchorSchedule(cert: { notBefore: number; notAfter: number; due: number }, wallNow: number, monoNow: number, fresh: boolean): AnchoredSchedule {
+  const skewed = fresh && (wallNow < cert.notBefore || wallNow >= cert.due);
+  if (skewed) {
+    // Trust the certificate: it was issued about now, so "now" is about notBefore (the issuer may
+    // backdate notBefore by a few seconds, which only makes this estimate slightly late).
+    return { ...cert, monoDue: monoNow + (cert.due - cert.notBefore), monoExpiry: monoNow + (cert.notAfter - cert.notBefore), wallTrusted: false };
+  }
+  return { ...cert, monoDue: monoNow + Math.max(0, cert.due - wallNow), monoExpiry: monoNow + Math.max(0, cert.notAfter - wallNow), wallTrusted: true };
+}
+
+/** What to do for an anchored schedule; waits are relative delays in ms. */
+export type AnchoredDecision = { action: 'wait'; inMs: number } | { action: 'renew' } | { action: 'expired' };
+
+/**
+ * Decides with both clocks ({@link decide} applied to each): expired when either clock says so;
+ * during a backoff (`retryAtMono`, monotonic) waits; renews when either clock says due.
+ */
+export function decideAnchored(s: AnchoredSchedule, wallNow: number, monoNow: number, retryAtMono?: number): AnchoredDecision {
+  const mono = decide(monoNow, { notBefore: Number.NEGATIVE_INFINITY, notAfter: s.monoExpiry, due: s.monoDue }, retryAtMono);
+  const wall = s.wallTrusted ? decide(wallNow, s) : undefined;
+  if (mono.action === 'expired' || wall?.action === 'expired') return { action: 'expired' };
+  if (mono.action === 'wait' && retryAtMono !== undefined && monoNow < retryAtMono) return { action: 'wait', inMs: retryAtMono - monoNow };
+  if (mono.action === 'renew' || wall?.action === 'renew') return { action: 'renew' };
+  const monoWait = mono.action === 'wait' ? mono.until - monoNow : 0;
+  const wallWait = wall?.action === 'wait' ? wall.until - wallNow : Number.POSITIVE_INFINITY;
+  return { action: 'wait', inMs: Math.max(0, Math.min(monoWait, wallWait)) };
+}
+
+/** Remaining validity (ms) by the more pessimistic of the two clocks (negative when expired). */
+export function remainingValidity(s: AnchoredSchedule, wallNow: number, monoNow: number): number {
+  const mono = s.monoExpiry - monoNow;
+  return s.wallTrusted ? Math.min(mono, s.notAfter - wallNow) : mono;
 }
 
 function clamp01(u: number): number {

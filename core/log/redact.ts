@@ -28,6 +28,17 @@ const WORD_SECRET = /\b(pin|passcode|password|passphrase)(\s+)(?=\S*\d)\S+/gi;
 const LONG_HEX = /\b[0-9a-fA-F]{64,}\b/g;
 const LONG_B64 = /[A-Za-z0-9+/_-]{60,}={0,2}/g;
 
+/**
+ * A file path in a message ("/tmp/neam-hsm-x1y2/tokens/…") is not key material: an absolute path
+ * with several segments and no '+' or '=' is kept. A base64 blob starts with '/' only 1 time in 64,
+ * and the exact-text, secret-key and PEM rules still apply to it.
+ */
+function looksLikePath(run: string): boolean {
+  if (!run.startsWith('/') || /[+=]/u.test(run)) return false;
+  const segments = run.split('/').filter((x) => x !== '');
+  return segments.length >= 2 && segments.every((x) => x.length <= 48);
+}
+
 /** Redacts a free-text string. */
 export function redactText(text: string): string {
   let out = text.replace(PEM_PRIVATE, `-----BEGIN $1----- ${REDACTED}`);
@@ -37,7 +48,7 @@ export function redactText(text: string): string {
   for (const s of registeredSecretTexts()) {
     if (out.includes(s)) out = out.split(s).join(REDACTED);
   }
-  out = out.replace(LONG_HEX, REDACTED).replace(LONG_B64, REDACTED);
+  out = out.replace(LONG_HEX, REDACTED).replace(LONG_B64, (run) => (looksLikePath(run) ? run : REDACTED));
   return out;
 }
 

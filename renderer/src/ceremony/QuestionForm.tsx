@@ -24,7 +24,12 @@ export interface QuestionFormProps {
   who?: string;
 }
 
-function useAnswer(question: Question): { busy: boolean; error: IpcError | null; send: (answer: string) => Promise<boolean>; sendSecret: (handle: string, again?: string) => Promise<boolean> } {
+/**
+ * Sends answers to the waiting question. `onRefused` resets the form in the same render that shows
+ * the refusal, so a person (or a test) typing the next attempt as soon as the refusal appears never
+ * has the field replaced under their fingers.
+ */
+function useAnswer(question: Question, onRefused?: () => void): { busy: boolean; error: IpcError | null; send: (answer: string) => Promise<boolean>; sendSecret: (handle: string, again?: string) => Promise<boolean> } {
   const api = useApi();
   const { accept, refresh } = useCeremony();
   const [busy, setBusy] = useState(false);
@@ -37,6 +42,7 @@ function useAnswer(question: Question): { busy: boolean; error: IpcError | null;
       accept(r.value);
       return true;
     }
+    onRefused?.();
     setError(r.error);
     await refresh();
     return false;
@@ -114,7 +120,12 @@ function ConfirmAnswer({ question }: QuestionFormProps): React.JSX.Element {
         className="answer-row"
         onSubmit={(e) => {
           e.preventDefault();
-          if (text.trim() !== '') void send(text).then((ok) => ok || setText(''));
+          if (text.trim() === '') return;
+          // Cleared at once: a refused confirmation is typed again from scratch (clearing it after
+          // the reply raced with a person already typing the next attempt).
+          const typed = text;
+          setText('');
+          void send(typed);
         }}
       >
         <label htmlFor={id}>
@@ -212,10 +223,14 @@ function NamesAnswer({ question }: QuestionFormProps): React.JSX.Element {
 }
 
 function SecretAnswer({ question, who }: QuestionFormProps): React.JSX.Element {
-  const { busy, error, sendSecret } = useAnswer(question);
   // Handles only (the main side holds the secrets); the first of a new secret typed twice.
   const [first, setFirst] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+  // A refused secret: a fresh field (typed twice again for a new one).
+  const { busy, error, sendSecret } = useAnswer(question, () => {
+    setFirst(null);
+    setAttempt((n) => n + 1);
+  });
   useEffect(() => {
     setFirst(null);
     setAttempt(0);
@@ -227,11 +242,7 @@ function SecretAnswer({ question, who }: QuestionFormProps): React.JSX.Element {
       setFirst(handle);
       return;
     }
-    const ok = await sendSecret(first ?? handle, question.confirm ? handle : undefined);
-    if (!ok) {
-      setFirst(null);
-      setAttempt((n) => n + 1);
-    }
+    await sendSecret(first ?? handle, question.confirm ? handle : undefined);
   };
   return (
     <Frame question={question} title={question.confirm ? `New ${what}` : what === 'PIN' ? 'PIN' : 'Passphrase'}>

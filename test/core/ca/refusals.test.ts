@@ -5,7 +5,7 @@ import type { Signer } from '../../../core/crypto/signer.ts';
 import { defaultProfile, parsePemOne, parseProfile, parseCertificate, toPem, DEFAULT_PROFILE_INPUTS, type CertificateProfile } from '../../../core/pki/index.ts';
 import { runOk } from '../../helpers/tools.ts';
 import { caught, opensslCsr, profileWith } from '../pki/fixtures.ts';
-import { createCa, hsmCsr, hsmKey, makeRoot, type CaFixture } from './helpers.ts';
+import { createCa, expectRefused, hsmCsr, hsmKey, makeRoot, type CaFixture } from './helpers.ts';
 
 const CEREMONY = { id: 'refusals', rehearsal: true };
 
@@ -21,17 +21,7 @@ describe('refusals: nothing is signed and nothing is written when a check fails'
   });
   afterEach(() => ca.close());
 
-  /** Runs fn, expects `code`, and proves the HSM signed nothing and the store is unchanged. */
-  function refused(fn: () => unknown, code: string, message?: RegExp): string {
-    const sigs = ca.fx.hsm.stats.signatures;
-    const counts = ca.counts();
-    const e = caught(fn);
-    expect(e.code, e.message).toBe(code);
-    if (message !== undefined) expect(e.message).toMatch(message);
-    expect(ca.fx.hsm.stats.signatures, 'HSM signatures').toBe(sigs);
-    expect(ca.counts(), 'store rows').toEqual(counts);
-    return e.message;
-  }
+  const refused = (fn: () => unknown, code: string, message?: RegExp): string => expectRefused(ca, fn, code, message);
 
   const intermediate = (o: { csr?: string | Uint8Array; profile?: CertificateProfile; notBefore?: Date; notAfter?: Date; issuer?: string | Uint8Array; random?: (n: number) => Buffer } = {}): PreparedCertificate =>
     prepareIntermediate({
@@ -116,6 +106,18 @@ describe('refusals: nothing is signed and nothing is written when a check fails'
     expect(text).toMatch(/Subject: O = NEAM CA, CN = NEAM Intermediate CA/u);
     expect(text).toMatch(/URI:spiffe:\/\/example\.org\n/u);
     expect(issued.info.keyUsage?.usages).toEqual(['keyCertSign', 'cRLSign']);
+  });
+
+  it('prepareCertificate refuses to have the root issue anything but an intermediate CA', () => {
+    const spki = hsmKey(ca, { type: 'EC', curve: 'P-256' }, 'leaf-by-root').spki;
+    const leaf = refused(
+      () => prepareCertificate({ profile: defaultProfile('workload-svid'), spki, issuerCertificate: root.issued.der, sans: { uris: ['spiffe://example.org/web'] }, now, random: ca.random, store: ca.store }),
+      'ERR_PKI_PROFILE_INVALID',
+    );
+    expect(leaf).toMatch(/the root 'CN=NEAM Root CA,O=NEAM CA' signs only intermediate CA certificates and CRLs; profile 'workload-svid' has role 'leaf'/u);
+    refused(() => prepareCertificate({ profile: defaultProfile('workload-svid'), spki, issuerCertificate: root.issued.der, sans: { dnsNames: ['a.example.org'] }, now, random: ca.random, store: ca.store }), 'ERR_PKI_PROFILE_INVALID', /signs only intermediate CA certificates/u);
+    // The same key as an intermediate from a CSR is fine (the root's one job).
+    expect(intermediate().profile.role).toBe('intermediate');
   });
 
   it('the linter catches a broken profile (keyCertSign on a leaf) before the HSM is called', () => {

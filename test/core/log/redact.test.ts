@@ -79,6 +79,14 @@ describe('redactor second line of defence (review findings)', () => {
     expect(redactText('typed shared-text-passphrase-1')).toBe('typed shared-text-passphrase-1');
   });
 
+  it('keeps long file paths in messages but still removes long base64 runs', () => {
+    const path = '/tmp/neam-istio-AbC123xyz/shared/istio-crds/customresourcedefinitions.gen.yaml';
+    expect(redactText(`cannot read ${path}`)).toBe(`cannot read ${path}`);
+    const blob = Buffer.alloc(48, 7).toString('base64').replace(/^./u, '/');
+    expect(redactText(`value ${'k'.repeat(70)}`)).toBe('value [REDACTED]');
+    expect(redactText(`value ${blob}+x`)).toBe('value [REDACTED]');
+  });
+
   it('removes JSON-shaped and spaced PIN values from free text', () => {
     expect(redactText('request body {"pin":"482913","label":"root"}')).toBe('request body {"pin":"[REDACTED]","label":"root"}');
     expect(redactText('body {"userPin": "a b c", "passphrase":"x\\"y"}')).not.toMatch(/a b c|x\\"y/u);

@@ -40,7 +40,17 @@ export async function answer(page: Page, key: string, text: string): Promise<voi
 /** Types a text answer and waits until it was accepted (the question goes away). */
 export async function answerAccepted(page: Page, key: string, text: string): Promise<void> {
   await answer(page, key, text);
-  await questionBox(page, key).waitFor({ state: 'detached', timeout: 60_000 });
+  await gone(page, key);
+}
+
+/** Waits until the question `key` went away; on timeout the error carries what the screen shows. */
+async function gone(page: Page, key: string, timeout = 60_000): Promise<void> {
+  try {
+    await questionBox(page, key).waitFor({ state: 'detached', timeout });
+  } catch (e) {
+    const shown = await page.locator('main').innerText().catch(() => '(main not readable)');
+    throw new Error(`question ${key} is still open after ${timeout} ms; the screen shows:\n${shown.slice(0, 4000)}`, { cause: e });
+  }
 }
 
 /** Enters a secret (twice when the question asks for a new one). */

@@ -1,0 +1,204 @@
+/**
+ * Test harness of the agent: the real online CA (SoftHSM, test root via OpenSSL, HTTPS with mTLS)
+ * from test/core/online/harness.ts, a TCP proxy in front of it that can be switched off ("server
+ * down"), admin calls, join token files, agent configurations with injectable clocks, and readers
+ * of the delivered files.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { Agent } from '../../../core/agent/agent.ts';
+import { parseAgentConfig, type AgentConfig } from '../../../core/agent/config.ts';
+import { createLogger, memorySink, type LogRecord } from '../../../core/log/logger.ts';
+import { createJoinToken } from '../../../core/online/join-tokens.ts';
+import { pemToDer } from '../online/fixtures.ts';
+import { call, localCert, prepareOnlineCa, startServer, TD, type ClientCert, type OnlineCa, type Running } from '../online/harness.ts';
+
+export { TD };
+export const HOUR = 3_600_000;
+
+/** A running CA for agent tests. */
+export interface CaFixture {
+  ca: OnlineCa;
+  srv: Running;
+  bundle: string;
+  admin: ClientCert;
+  /** SHA-256 of the root (what `neam-ca token create` prints). */
+  anchor: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the online CA (2 intermediates, P-256 by default). */
+export async function startCa(serverConfig: Record<string, unknown> = {}): Promise<CaFixture> {
+  const ca = prepareOnlineCa();
+  const srv = await startServer(ca, serverConfig);
+  const a = await localCert(ca, 'admin', `spiffe://${TD}/neam-ca/admin/test`);
+  const admin = { cert: a.cert + a.chain, key: a.key };
+  const b = await call(srv.server, ca.root.pem, 'GET', '/v1/bundle.pem');
+  return {
+    ca,
+    srv,
+    bundle: b.body.toString('utf8'),
+    admin,
+    anchor: createHash('sha256').update(pemToDer(ca.root.pem)).digest('hex'),
+    async stop() {
+      await srv.stop();
+      ca.close();
+    },
+  };
+}
+
+/** Creates a registration entry through the admin API. */
+export async function addEntry(f: CaFixture, spec: { spiffeId: string; parentId: string; ttlSeconds?: number; dnsNames?: string[] }): Promise<{ id: string; updatedAt: string }> {
+  const r = await call(f.srv.server, f.bundle, 'POST', '/v1/admin/entries', { client: f.admin, body: spec });
+  if (r.status !== 201) throw new Error(`entry create failed: ${r.status} ${r.body.toString()}`);
+  return r.json as { id: string; updatedAt: string };
+}
+
+/** Deletes an entry. */
+export async function deleteEntry(f: CaFixture, id: string): Promise<void> {
+  const r = await call(f.srv.server, f.bundle, 'DELETE', `/v1/admin/entries/${id}`, { client: f.admin });
+  if (r.status !== 200) throw new Error(`entry delete failed: ${r.status} ${r.body.toString()}`);
+}
+
+/** Revokes a serial. */
+export async function revokeSerial(f: CaFixture, serial: string): Promise<void> {
+  const r = await call(f.srv.server, f.bundle, 'POST', '/v1/admin/revoke', { client: f.admin, body: { serial, reason: 'keyCompromise' } });
+  if (r.status !== 200) throw new Error(`revoke failed: ${r.status} ${r.body.toString()}`);
+}
+
+/** Writes a fresh join token for node `name` to `dir/NAME.token` (0600); returns the path. */
+export function tokenFile(f: CaFixture, dir: string, name: string): string {
+  const t = createJoinToken(f.ca.store, `spiffe://${TD}/neam-ca/node/${name}`, 600, Date.now());
+  const path = join(dir, `${name}-${Math.random().toString(16).slice(2, 8)}.token`);
+  writeFileSync(path, `${t.token.unsafeText()}\n`, { mode: 0o600 });
+  t.token.wipe();
+  return path;
+}
+
+/** A TCP proxy to the CA that can be switched off. */
+export interface Proxy {
+  url: string;
+  port: number;
+  setDown(down: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy to `target` (https://HOST:PORT). */
+export async function startProxy(target: string): Promise<Proxy> {
+  const t = new URL(target);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = createServer((c) => {
+        const up = connect(Number(t.port), t.hostname);
+        sockets.add(c);
+        sockets.add(up);
+        const drop = (): void => {
+          c.destroy();
+          up.destroy();
+          sockets.delete(c);
+          sockets.delete(up);
+        };
+        c.on('error', drop);
+        up.on('error', drop);
+        c.on('close', drop);
+        up.on('close', drop);
+        c.pipe(up);
+        up.pipe(c);
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        port = (s.address() as { port: number }).port;
+        server = s;
+        resolve();
+      });
+    });
+  const shut = (): Promise<void> =>
+    new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      if (server === undefined) {
+        resolve();
+        return;
+      }
+      const s = server;
+      server = undefined;
+      s.close(() => resolve());
+    });
+  await listen();
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    setDown: (down) => (down ? shut() : server === undefined ? listen() : Promise.resolve()),
+    close: shut,
+  };
+}
+
+/** Injectable clocks: offsets on top of the real ones. */
+export interface Clocks {
+  wallOffset: number;
+  monoOffset: number;
+  now(): number;
+  monotonic(): number;
+}
+
+/** Real clocks with adjustable offsets. */
+export function clocks(): Clocks {
+  const c: Clocks = {
+    wallOffset: 0,
+    monoOffset: 0,
+    now: () => Date.now() + c.wallOffset,
+    monotonic: () => performance.now() + c.monoOffset,
+  };
+  return c;
+}
+
+/** An agent configuration for tests (fast polling and backoff unless overridden). */
+export function testConfig(dir: string, server: string, anchor: string, extra: Record<string, unknown> = {}): AgentConfig {
+  return parseAgentConfig(
+    {
+      server,
+      trustAnchors: [anchor],
+      stateDir: join(dir, 'state'),
+      workloadsDir: join(dir, 'workloads'),
+      pollInterval: '200ms',
+      requestTimeout: '20s',
+      rotation: { backoffBase: '100ms', backoffCap: '2s' },
+      ...extra,
+    },
+    dir,
+    'test config',
+  );
+}
+
+/** An agent with a memory log and injectable clocks. */
+export function openAgent(config: AgentConfig, c: Clocks = clocks(), extra: Partial<Parameters<typeof Agent.open>[0]> = {}): { agent: Agent; logs: LogRecord[]; clocks: Clocks } {
+  const sink = memorySink();
+  const log = createLogger({ level: 'debug', sinks: [sink] });
+  const agent = Agent.open({ config, log, now: () => c.now(), monotonic: () => c.monotonic(), ...extra });
+  return { agent, logs: sink.records, clocks: c };
+}
+
+/** The files delivered for a workload (read through the link). */
+export function delivered(config: AgentConfig, name: string): { cert: string; key: string; bundle: string; serial: string } {
+  const dir = join(config.workloadsDir, name);
+  const cert = readFileSync(join(dir, 'svid.pem'), 'utf8');
+  const leaf = cert.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n';
+  return { cert, key: readFileSync(join(dir, 'svid.key'), 'utf8'), bundle: readFileSync(join(dir, 'bundle.pem'), 'utf8'), serial: new X509Certificate(leaf).serialNumber.toLowerCase() };
+}
+
+/** Runs ticks until `pred` holds (or fails after `limit` passes). */
+export async function tickUntil(agent: Agent, pred: () => boolean, limit = 50, pauseMs = 50): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await agent.tick();
+    if (pred()) return;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  throw new Error(`condition not reached after ${limit} passes`);
+}
