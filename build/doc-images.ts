@@ -24,7 +24,7 @@ const COPIES: ReadonlyArray<readonly [source: string, target: string, maxHeight:
   ['ceremony-script-invalid.png', 'workstation-script.png', 1100],
   ['ceremony-script-prepared.png', 'workstation-script-prepared.png', 1000],
   ['ceremony-roster.png', 'workstation-roster.png', 1300],
-  ['ceremony-steps-root-key.png', 'workstation-steps.png', 1500],
+  ['ceremony-steps-root-key.png', 'workstation-steps.png', 2300],
   ['ceremony-shares-enrollment.png', 'workstation-shares-enrollment.png', 1100],
   ['ceremony-shares-wrong-passphrase.png', 'workstation-shares-wrong-passphrase.png', 1200],
   ['ceremony-shares-foreign.png', 'workstation-shares-foreign.png', 1200],
