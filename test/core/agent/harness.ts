@@ -13,8 +13,11 @@ import { performance } from 'node:perf_hooks';
 import { Agent } from '../../../core/agent/agent.ts';
 import { parseAgentConfig, type AgentConfig } from '../../../core/agent/config.ts';
 import { createLogger, memorySink, type LogRecord } from '../../../core/log/logger.ts';
+import { exportRequests, importIssuance, initOnline } from '../../../core/online/intermediates.ts';
 import { createJoinToken } from '../../../core/online/join-tokens.ts';
-import { pemToDer } from '../online/fixtures.ts';
+import { openOnlineStore } from '../../../core/online/settings.ts';
+import { tempDir } from '../../helpers/softhsm.ts';
+import { createTestRoot, pemToDer, rootCrl, signIntermediate } from '../online/fixtures.ts';
 import { call, localCert, prepareOnlineCa, startServer, TD, type ClientCert, type OnlineCa, type Running } from '../online/harness.ts';
 
 export { TD };
@@ -22,6 +25,8 @@ export const HOUR = 3_600_000;
 
 /** A running CA for agent tests. */
 export interface CaFixture {
+  /** The CA's trust domain. */
+  trustDomain: string;
   ca: OnlineCa;
   srv: Running;
   bundle: string;
@@ -33,12 +38,42 @@ export interface CaFixture {
 
 /** Starts the online CA (2 intermediates, P-256 by default). */
 export async function startCa(serverConfig: Record<string, unknown> = {}): Promise<CaFixture> {
-  const ca = prepareOnlineCa();
+  return serve(prepareOnlineCa(), TD, serverConfig);
+}
+
+/**
+ * Starts a second, unrelated online CA for `trustDomain` (its own root and intermediates and
+ * database; it shares the first CA's SoftHSM token, since the PKCS#11 module is process-wide).
+ */
+export async function startForeignCa(main: CaFixture, trustDomain: string): Promise<CaFixture> {
+  const tmp = tempDir('neam-foreign-ca-');
+  const store = openOnlineStore(join(tmp.dir, 'online.db'));
+  const now = Date.now();
+  initOnline(store, main.ca.hsm.session, { trustDomain, keyStore: 'sealed', keyAlgorithm: 'ec-p256', windows: 1, windowDays: 90, overlapDays: 7, startMs: now - 6 * HOUR, nowMs: now, maxSvidTtlSeconds: 86_400 });
+  const root = createTestRoot(join(tmp.dir, 'root'), { trustDomain });
+  const intermediatePems = exportRequests(store).requests.map((r) => signIntermediate(root, r.csrPem, { startMs: Date.parse(r.notBefore), endMs: Date.parse(r.notAfter) }));
+  importIssuance(store, { intermediates: intermediatePems.map((p) => pemToDer(p)), roots: [root.der], rootCrls: [rootCrl(root)] }, now);
+  const ca: OnlineCa = {
+    dir: tmp.dir,
+    hsm: main.ca.hsm,
+    store,
+    root,
+    intermediatePems,
+    close() {
+      store.close();
+      tmp.cleanup();
+    },
+  };
+  return serve(ca, trustDomain, {});
+}
+
+async function serve(ca: OnlineCa, trustDomain: string, serverConfig: Record<string, unknown>): Promise<CaFixture> {
   const srv = await startServer(ca, serverConfig);
-  const a = await localCert(ca, 'admin', `spiffe://${TD}/neam-ca/admin/test`);
+  const a = await localCert(ca, 'admin', `spiffe://${trustDomain}/neam-ca/admin/test`);
   const admin = { cert: a.cert + a.chain, key: a.key };
   const b = await call(srv.server, ca.root.pem, 'GET', '/v1/bundle.pem');
   return {
+    trustDomain,
     ca,
     srv,
     bundle: b.body.toString('utf8'),
@@ -72,7 +107,7 @@ export async function revokeSerial(f: CaFixture, serial: string): Promise<void> 
 
 /** Writes a fresh join token for node `name` to `dir/NAME.token` (0600); returns the path. */
 export function tokenFile(f: CaFixture, dir: string, name: string): string {
-  const t = createJoinToken(f.ca.store, `spiffe://${TD}/neam-ca/node/${name}`, 600, Date.now());
+  const t = createJoinToken(f.ca.store, `spiffe://${f.trustDomain}/neam-ca/node/${name}`, 600, Date.now());
   const path = join(dir, `${name}-${Math.random().toString(16).slice(2, 8)}.token`);
   writeFileSync(path, `${t.token.unsafeText()}\n`, { mode: 0o600 });
   t.token.wipe();
