@@ -36,7 +36,7 @@ import type { Logger } from '../log/logger.ts';
 import { Secret } from '../util/secret.ts';
 import { CaClient, type NodeIdentity, type SequencedBundle } from './client.ts';
 import { derivedWorkloadName, settingsFor, type AgentConfig, type WorkloadSettings } from './config.ts';
-import { deliverSvid, readDelivery, removeDelivery } from './delivery.ts';
+import { deliveredOwner, deliverSvid, readDelivery, removeDelivery } from './delivery.ts';
 import { runHook as defaultRunHook, type HookResult, type HookSpec } from './hooks.ts';
 import { agentMetrics, serveMetrics, writeMetricsFile, type AgentMetrics, type MetricsServer } from './metrics.ts';
 import { anchorSchedule, backoffDelay, decideAnchored, expiryAlert, remainingValidity, renewalDueAt, type AnchoredSchedule } from './rotation.ts';
@@ -83,7 +83,7 @@ export interface SyncReport {
 /** Failures a sync does not wait out: only a person (a token, the configuration, permissions) fixes them. */
 const SYNC_FATAL = new Set<string>(['ERR_AGENT_NOT_ATTESTED', 'ERR_AGENT_TRUST_ANCHOR_MISMATCH', 'ERR_AGENT_SERVER_UNTRUSTED', 'ERR_AGENT_CONFIG_INVALID', 'ERR_AGENT_STATE_PERMISSIONS', 'ERR_AGENT_STATE_INVALID']);
 
-type DeliveryReason = 'issued' | 'renewed' | 'updated' | 'revoked' | 'bundle' | 'crls' | 'renamed';
+type DeliveryReason = 'issued' | 'renewed' | 'updated' | 'revoked' | 'bundle' | 'crls' | 'owner' | 'renamed';
 
 /** In-memory schedule state of one certificate. */
 interface Live {
@@ -93,7 +93,7 @@ interface Live {
   attempt: number;
   retryAtMono?: number;
   force?: 'updated' | 'revoked';
-  redeliver: Set<'bundle' | 'crls'>;
+  redeliver: Set<'bundle' | 'crls' | 'owner'>;
   renameFrom?: string;
   hookReason?: DeliveryReason;
   hookAttempt: number;
@@ -279,6 +279,10 @@ export class Agent {
         live = this.#liveFromSchedule(rec.schedule, wall, mono);
         live.issuerHex = leaf.issuer.der.toString('hex');
         if (this.#state.bundle !== undefined && files.bundlePem !== this.#state.bundle.pem) live.redeliver.add('bundle');
+        // A configured owner that differs from the delivered files' (the configuration changed).
+        const owner = this.#settings(rec)?.owner;
+        const held = deliveredOwner(this.#c.workloadsDir, rec.name);
+        if (owner !== undefined && held !== undefined && (held.uid !== owner.uid || held.gid !== owner.gid)) live.redeliver.add('owner');
       } else {
         delete rec.schedule;
       }
@@ -791,7 +795,7 @@ export class Agent {
     const live = this.#liveOf(rec);
     const settings = this.#settings(rec);
     const crlsPem = settings?.crls === true ? this.#crls : undefined;
-    const genDir = deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: checked.certChainPem, keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) });
+    const genDir = deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: checked.certChainPem, keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) }, settings?.owner);
     const reason: DeliveryReason = live.renameFrom !== undefined && live.force === undefined ? 'renamed' : (live.force ?? (rec.schedule === undefined ? 'issued' : 'renewed'));
     const sched = this.#newSchedule(checked);
     rec.schedule = sched;
@@ -855,9 +859,10 @@ export class Agent {
           delete live.renameFrom;
           continue;
         }
-        const crlsPem = this.#settings(rec)?.crls === true ? this.#crls : undefined;
-        deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: files.certChainPem, keyPem: files.keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) });
-        const reason: DeliveryReason = live.renameFrom !== undefined ? 'renamed' : live.redeliver.has('bundle') ? 'bundle' : 'crls';
+        const settings = this.#settings(rec);
+        const crlsPem = settings?.crls === true ? this.#crls : undefined;
+        deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: files.certChainPem, keyPem: files.keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) }, settings?.owner);
+        const reason: DeliveryReason = live.renameFrom !== undefined ? 'renamed' : live.redeliver.has('bundle') ? 'bundle' : live.redeliver.has('crls') ? 'crls' : 'owner';
         if (live.renameFrom !== undefined) this.#pendingRemovals.push(live.renameFrom);
         delete live.renameFrom;
         live.redeliver.clear();

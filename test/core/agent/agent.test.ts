@@ -282,4 +282,23 @@ describe('SVID agent against the real online CA (SoftHSM, mTLS; OpenSSL as oracl
       expect((e as Error).message).toContain(`${refused.spiffeId} (entry ${refused.id}): the folder name 'sync-a-x' is already used by ${kept}; set workloads."${refused.spiffeId}".name in the configuration`);
     }
   });
+
+  it('delivers to the configured owner; a changed owner in the configuration re-delivers the same pair (reason owner) after a restart', async () => {
+    const d = dir();
+    const token = tokenFile(f, d, 'owner-1');
+    const cfg = testConfig(d, f.srv.server.url, f.anchor, { joinTokenFile: token, workloads: { [`spiffe://${TD}/owned`]: { owner: '4321:4322' } } });
+    const { agent } = openAgent(cfg);
+    await agent.tick();
+    await addEntry(f, { spiffeId: `spiffe://${TD}/owned`, parentId: agent.state.nodeId ?? '' });
+    await tickUntil(agent, () => agent.state.workloads[0]?.schedule !== undefined);
+    expect(statSync(join(cfg.workloadsDir, 'owned', 'svid.key'))).toMatchObject({ uid: 4321, gid: 4322 });
+    const before = delivered(cfg, 'owned');
+    const cfg2 = testConfig(d, f.srv.server.url, f.anchor, { joinTokenFile: token, workloads: { [`spiffe://${TD}/owned`]: { owner: '4400:4401' } } });
+    const second = openAgent(cfg2).agent;
+    await tickUntil(second, () => statSync(join(cfg.workloadsDir, 'owned', 'svid.key')).uid === 4400);
+    expect(statSync(join(cfg.workloadsDir, 'owned'))).toMatchObject({ uid: 4400, gid: 4401 });
+    const after = delivered(cfg, 'owned');
+    expect([after.cert, after.key]).toEqual([before.cert, before.key]);
+    expect(second.metrics.deliveries.get({ workload: 'owned', reason: 'owner' })).toBe(1);
+  });
 });
