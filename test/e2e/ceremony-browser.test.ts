@@ -74,6 +74,45 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), `the ${name} screen is wider than the window`).toBe(0);
     await page.screenshot({ path: join(SCREENS_DIR, `ceremony-${name}.png`), fullPage: true });
   };
+  /**
+   * Verifies every closing signature of a transcript with `openssl dgst` (as
+   * test/core/transcript/signatures.test.ts does): the signed body cut out of the last line with
+   * sed, the transfer key's public half from its certificate (openssl x509), each co-signing
+   * custodian's from the custodian file on their medium. Returns who signed, in order; a changed
+   * body must be refused (the oracle can fail).
+   */
+  const closingSignaturesByOpenssl = (transcript: string, transferCert: string): string[] => {
+    const work = join(tmp.dir, `closing-${ceremonies().length}-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(work);
+    const lines = readFileSync(transcript, 'utf8').trimEnd().split('\n');
+    const script = String.raw`sed -n "$2p" "$1" | sed -E 's/,"signatures":\[[^]]*\]//' | tr -d '\n'`;
+    const body = runOk('sh', ['-c', script, 'sh', transcript, String(lines.length)]);
+    writeFileSync(join(work, 'body'), body);
+    const closing = JSON.parse(lines.at(-1)!) as { type: string; data: { signers: Array<{ kind: string; name?: string; spki: string }> }; signatures: Array<{ signature: string }> };
+    expect(closing.type).toBe('transcript.closed');
+    writeFileSync(join(work, 'transfer.pub.pem'), runOk('openssl', ['x509', '-in', transferCert, '-noout', '-pubkey']));
+    const who: string[] = [];
+    for (const [i, sig] of closing.signatures.entries()) {
+      const signer = closing.data.signers[i]!;
+      writeFileSync(join(work, `sig${i}.der`), Buffer.from(sig.signature, 'base64'));
+      let pem = join(work, 'transfer.pub.pem');
+      if (signer.kind !== 'transfer') {
+        const name = signer.name!;
+        const file = readdirSync(mediumOf(name)).find((f) => f.startsWith('neam-custodian-'))!;
+        const spki = (JSON.parse(readFileSync(join(mediumOf(name), file), 'utf8')) as { approvalKey: { spki: string } }).approvalKey.spki;
+        expect(signer.spki).toBe(spki);
+        writeFileSync(join(work, `c${i}.der`), Buffer.from(spki, 'base64'));
+        pem = join(work, `c${i}.pem`);
+        runOk('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', join(work, `c${i}.der`), '-out', pem]);
+      }
+      const ok = run('openssl', ['dgst', '-sha256', '-verify', pem, '-signature', join(work, `sig${i}.der`), join(work, 'body')]);
+      expect(ok.stdout.trim(), ok.stderr).toBe('Verified OK');
+      who.push(signer.kind === 'transfer' ? 'transfer' : signer.name!);
+    }
+    writeFileSync(join(work, 'body-changed'), body.replace('"rehearsal":true', '"rehearsal":false'));
+    expect(run('openssl', ['dgst', '-sha256', '-verify', join(work, 'transfer.pub.pem'), '-signature', join(work, 'sig0.der'), join(work, 'body-changed')]).status).not.toBe(0);
+    return who;
+  };
   const screen = (): Promise<string | null> => page.locator('main').getAttribute('data-screen');
   const ceremonies = (): string[] => readdirSync(join(caRehearsal, 'ceremonies')).sort();
   const mediumOf = (name: string): string => join(media, name.split(' ')[0]!.toLowerCase());
@@ -350,6 +389,7 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     expect(runOk('openssl', ['crl', '-in', join(rootDir, 'root.crl'), '-CAfile', join(rootDir, 'root.pem'), '-noout', '-verify'])).toBe('');
     const cliVerify = run(process.execPath, [join(REPO, 'bin/neam-ca.mjs'), 'transcript', 'verify', join(rootDir, 'transcript.jsonl'), '--genesis']);
     expect(cliVerify.status, cliVerify.stdout + cliVerify.stderr).toBe(0);
+    expect(closingSignaturesByOpenssl(join(rootDir, 'transcript.jsonl'), join(rootDir, 'transfer.pem'))).toEqual(['transfer', 'Frank Custodian', 'Grace Custodian']);
   }, 900_000);
 
   it('shows the live transcript, record by record', async () => {
@@ -470,6 +510,7 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     expect(online.importBundle(join(dir, 'intermediate-issuance.neambundle'))).toEqual({ alreadyImported: false, kind: 'intermediate-issuance' });
     const chain = run(process.execPath, [join(REPO, 'bin/neam-ca.mjs'), 'transcript', 'verify', join(rootDir, 'transcript.jsonl'), join(dir, 'transcript.jsonl'), '--genesis']);
     expect(chain.status, chain.stdout + chain.stderr).toBe(0);
+    expect(closingSignaturesByOpenssl(join(dir, 'transcript.jsonl'), join(rootDir, 'transfer.pem'))).toEqual(['transfer', 'Carol Custodian', 'Grace Custodian']);
     const v = verifyTranscriptFile(join(dir, 'transcript.jsonl'));
     expect(v.ok).toBe(true);
     expect(v.rehearsal).toBe(true);
