@@ -11,8 +11,9 @@
  * garbage, an oversized file; naming a custodian who already approved with files at the
  * workstation is refused too. The intermediates then pass `openssl verify -x509_strict`, the
  * imported files are in the ceremony folder byte for byte with their SHA-256 in the transcript,
- * and the transcript verifies. A second intermediate ceremony is stopped by a custodian's remote
- * decline, signs nothing, is aborted, and the three transcripts verify as one chain.
+ * and the transcript verifies; a kill after the approvals were collected is redone without counting
+ * anyone twice. A second intermediate ceremony is stopped by a custodian's remote decline, signs
+ * nothing, is aborted, and the three transcripts verify as one chain.
  */
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -258,10 +259,18 @@ describe('asynchronous approval: neam-ca approve on custodian machines, imported
     expect(twice.stderr).toContain('Carol Custodian already answered every request with an approval file; each custodian counts once');
     expect(caState(fx, ids)).toEqual({ intermediates: 0, approvals: 4 });
 
-    // 5. Carol and Dave by file, Erin at the workstation: 3 of 5 for each intermediate.
-    const done = cli(['ceremony', 'resume', dir, '--answers', answers(fx, 'answers-good', stepsUpToApprove(fx, online, bundle, approveSection(both)))]);
+    // 5. Carol and Dave by file, Erin at the workstation: 3 of 5 for each intermediate. The first
+    // attempt is killed after the approvals were collected and before the step was recorded: the
+    // redo sets its files aside, takes the recorded approvals as they are, and counts each once.
+    const goodAnswers = answers(fx, 'answers-good', stepsUpToApprove(fx, online, bundle, approveSection(both)));
+    const killed = cli(['ceremony', 'resume', dir, '--answers', goodAnswers], { env: { NEAM_CA_FAILPOINT: 'approve:after-act' } });
+    expect(killed.signal, killed.stderr.slice(-2000)).toBe('SIGKILL');
+    expect(caState(fx, ids)).toEqual({ intermediates: 0, approvals: 6 });
+    const done = cli(['ceremony', 'resume', dir, '--answers', goodAnswers]);
     expect(done.code, done.stderr.slice(-4000)).toBe(0);
     expect(done.stderr).toContain('it was already recorded by an interrupted attempt');
+    const setAside = ceremonyJournal(dir).filter((e) => e.type === 'step.outputs-set-aside' && e.step === 'approve').at(-1)!.data as { files: string[] };
+    expect(setAside.files.sort()).toEqual(['approve-1-carol-custodian.approval.json', 'approve-1-dave-custodian.approval.json', 'approve-1-erin-custodian.approval.json', 'approve-2-carol-custodian.approval.json', 'approve-2-dave-custodian.approval.json', 'approve-2-erin-custodian.approval.json']);
     // M minus the two who approved every request with files: one more, not one of them.
     expect(done.stderr).toContain('Custodians who review and approve (1 to 3 of Erin Custodian, Frank Custodian, Grace Custodian)');
     expect(done.stderr).toContain('3 custodians approved 2 request(s): Erin Custodian, Carol Custodian, Dave Custodian (with approval files: Carol Custodian, Dave Custodian).');
