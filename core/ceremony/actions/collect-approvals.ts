@@ -10,7 +10,8 @@
  * imported, and only the custodians still needed approve at the workstation. Every approval is
  * written as a file, imported into the CA's quorum store (which verifies it), recorded with its
  * origin, and counted: a refused file, fewer than M valid approvals, or any decline stops the
- * ceremony before anything is signed.
+ * ceremony before anything is signed. A decline stands: once recorded, a resumed step refuses to
+ * collect approvals for that request again (docs/quorum.md).
  *
  * Must never: count an approval over another digest, an expired one, a duplicate custodian, a key
  * that is not enrolled, or a file that answers another request (core/quorum checks each on import
@@ -24,6 +25,7 @@ import { z } from 'zod';
 import { CoreError, isCoreError } from '../../errors.ts';
 import { approvalTargetOf, evaluateApprovals, parseApprovalRequest, serializeApproval, type Approval, type ApprovalRequest, type Roster } from '../../quorum/index.ts';
 import { APPROVAL_FILE_SUFFIX, checkImportedApprovals, readApprovalFolder, refusedFilesError, workstationNeeds, type CheckedApproval } from '../approval-folder.ts';
+import type { CaHome } from '../ca-home.ts';
 import { approveAtWorkstation } from '../quorum-io.ts';
 import type { JsonObject } from '../types.ts';
 import { stepRef } from './common.ts';
@@ -67,6 +69,22 @@ function isFolder(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What an operator does after a decline (docs/quorum.md: a decline blocks the request). */
+const DECLINE_STANDS = 'A decline stands for this request: abort this ceremony, resolve the objection, and prepare a new request in a new ceremony';
+
+/**
+ * A decline the quorum store recorded for one of the requests (in an earlier, interrupted attempt)
+ * blocks it: resuming cannot collect around it by leaving the custodian out.
+ * @throws {CoreError} ERR_QUORUM_APPROVAL_DECLINED
+ */
+function refuseStandingDeclines(ca: CaHome, requests: ReadonlyArray<{ request: ApprovalRequest; file: string }>): void {
+  const standing = requests.flatMap(({ request, file }) => ca.quorum.approvals(request.requestId).filter((a) => a.statement.decision === 'decline').map((a) => ({ file, custodian: a.statement.custodian, at: a.statement.approvedAt })));
+  if (standing.length === 0) return;
+  throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `${standing.map((d) => `${d.custodian} declined ${d.file} at ${d.at}`).join('; ')} (recorded by this CA); nothing will be signed. ${DECLINE_STANDS}`, {
+    details: { declined: [...new Set(standing.map((d) => d.custodian))], standing: true },
+  });
 }
 
 /** The output name of a custodian's approval of the n-th request (workstation or imported). */
@@ -143,7 +161,7 @@ async function importFromFolder(ctx: StepContext<Params>, roster: Roster, reques
   });
   const declined = [...new Set(imported.filter((a) => a.decision === 'decline').map((a) => a.custodian))];
   if (declined.length > 0) {
-    throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `${declined.join(', ')} declined with an approval file; nothing will be signed. Resolve the objection, then abort this ceremony or resume to collect the approvals again`, { details: { declined, origin: 'imported' } });
+    throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `${declined.join(', ')} declined with an approval file; nothing will be signed. ${DECLINE_STANDS}`, { details: { declined, origin: 'imported' } });
   }
   return imported;
 }
@@ -174,6 +192,8 @@ export const collectApprovals: ActionDefinition<Params> = {
     const ca = ctx.ca();
     const roster = ca.currentRoster()!;
     const requests = requestsOf(ctx, ctx.params.for);
+    // Before anyone reviews again: a recorded decline cannot be collected around.
+    refuseStandingDeclines(ca, requests);
     const perRequest = requests.map((r) => ({ requestId: r.request.requestId, tbsSha256: r.request.tbsSha256, operation: r.request.operation, files: [] as string[] }));
     const used: Approval[][] = requests.map(() => []);
     // Approvals brought back as files come first; only the custodians still needed approve here.
@@ -236,7 +256,7 @@ export const collectApprovals: ActionDefinition<Params> = {
       : { requests: perRequest, approvers };
     ctx.record('quorum.approvals', record);
     if (declined.length > 0) {
-      throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `${declined.join(', ')} declined; nothing will be signed. Resolve the objection, then abort this ceremony or resume to collect the approvals again`, { details: { declined } });
+      throw new CoreError('ERR_QUORUM_APPROVAL_DECLINED', `${declined.join(', ')} declined; nothing will be signed. ${DECLINE_STANDS}`, { details: { declined } });
     }
     for (const [i, r] of requests.entries()) {
       const evaluation = evaluateApprovals(roster, approvalTargetOf(r.request), used[i]!, ctx.now());

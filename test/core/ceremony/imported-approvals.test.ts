@@ -12,8 +12,9 @@
  * workstation is refused too. The intermediates then pass `openssl verify -x509_strict`, the
  * imported files are in the ceremony folder byte for byte with their SHA-256 in the transcript,
  * and the transcript verifies; a kill after the approvals were collected is redone without counting
- * anyone twice. A second intermediate ceremony is stopped by a custodian's remote decline, signs
- * nothing, is aborted, and the three transcripts verify as one chain.
+ * anyone twice. A second intermediate ceremony is stopped by a custodian's remote decline, which
+ * stands on resume (leaving the custodian out is refused), signs nothing, is aborted, and the three
+ * transcripts verify as one chain.
  */
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -331,6 +332,12 @@ describe('asynchronous approval: neam-ca approve on custodian machines, imported
       ['Frank Custodian', 'decline'],
     ]);
     expect(readdirSync(dir2).filter((n) => n.endsWith('.pem') && n.startsWith('intermediate-'))).toEqual([]);
+    // The decline stands: a resume that leaves Frank out is refused before anyone is asked.
+    const around = cli(['ceremony', 'resume', dir2, '--answers', answers(fx, 'answers-b-around', stepsUpToApprove(fx, online, bundle2, approveSection(returnedFolder(fx, 'without-frank', [withDecline + '/review-1.carol-custodian.approval.json']), 'Dave Custodian, Erin Custodian')))]);
+    expect(around.code, around.stderr.slice(-3000)).toBe(1);
+    expect(around.stderr).toMatch(/error \[ERR_QUORUM_APPROVAL_DECLINED\]: Frank Custodian declined review-1\.request\.json at \S+ \(recorded by this CA\); nothing will be signed\. A decline stands for this request: abort this ceremony/u);
+    expect(around.stderr).not.toContain('Custodians who review and approve (');
+    expect(caState(fx, [request2.requestId])).toEqual({ intermediates: 2, approvals: 2 });
     const aborted = cli(['ceremony', 'abort', dir2, '--reason', 'Frank Custodian declined the intermediate', '--answers', answers(fx, 'answers-b2', stepsUpToApprove(fx, online, bundle2, approveSection(withDecline)))]);
     expect(aborted.code, aborted.stderr.slice(-3000)).toBe(0);
     expect(ceremonyStatus(dir2).status).toBe('aborted');
