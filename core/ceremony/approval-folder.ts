@@ -16,7 +16,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CoreError, isCoreError, type CoreErrorCode } from '../errors.ts';
-import { approvalTargetOf, MAX_APPROVAL_BYTES, parseApproval, verifyApproval, type Approval, type ApprovalRequest, type Roster } from '../quorum/index.ts';
+import { approvalTargetOf, escapeUnsafeText, MAX_APPROVAL_BYTES, parseApproval, verifyApproval, type Approval, type ApprovalRequest, type Roster } from '../quorum/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { readLimited } from './files.ts';
 
@@ -27,8 +27,9 @@ export const MAX_APPROVAL_FILES = 512;
 
 /** One approval file read from the folder. */
 export interface ReadApprovalFile {
-  /** File name inside the folder. */
+  /** File name inside the folder, as shown (unsafe characters escaped). */
   name: string;
+  /** Path to open. */
   path: string;
   /** SHA-256 of the file's exact bytes (hex), for the record. */
   sha256: string;
@@ -88,7 +89,7 @@ export function readApprovalFolder(folder: string): ApprovalFolder {
   const ignored: string[] = [];
   for (const name of names) {
     // Hidden entries include the `._name` metadata files some systems leave on removable media.
-    if (name.startsWith('.') || !name.toLowerCase().endsWith(APPROVAL_FILE_SUFFIX)) ignored.push(name);
+    if (name.startsWith('.') || !name.toLowerCase().endsWith(APPROVAL_FILE_SUFFIX)) ignored.push(escapeUnsafeText(name));
     else candidates.push(name);
   }
   if (candidates.length > MAX_APPROVAL_FILES) {
@@ -98,11 +99,20 @@ export function readApprovalFolder(folder: string): ApprovalFolder {
   }
   const files: ReadApprovalFile[] = [];
   const problems: ApprovalFileProblem[] = [];
-  for (const name of candidates) {
-    const path = join(folder, name);
+  for (const raw of candidates) {
+    // A file name is shown to people: control and bidirectional characters appear as escapes.
+    const name = escapeUnsafeText(raw);
+    const path = join(folder, raw);
+    const shownPath = join(folder, name);
     try {
-      const bytes = readLimited(path, MAX_APPROVAL_BYTES, 'approval file');
-      files.push({ name, path, sha256: sha256(bytes), bytes, approval: parseApproval(bytes, path) });
+      let bytes: Buffer;
+      try {
+        bytes = readLimited(path, MAX_APPROVAL_BYTES, 'approval file');
+      } catch (e) {
+        if (e instanceof CoreError && path !== shownPath) throw new CoreError(e.code, e.message.split(path).join(shownPath), { cause: e });
+        throw e;
+      }
+      files.push({ name, path, sha256: sha256(bytes), bytes, approval: parseApproval(bytes, shownPath) });
     } catch (e) {
       problems.push(problemOf(name, e));
     }

@@ -142,7 +142,7 @@ async function importFromFolder(ctx: StepContext<Params>, roster: Roster, reques
   for (const a of check.accepted) {
     if (!a.alreadyImported) {
       try {
-        ca.quorum.importApproval(a.file.approval, ctx.now(), a.file.path);
+        ca.quorum.importApproval(a.file.approval, ctx.now(), a.file.name);
       } catch (e) {
         // A valid decline is recorded by the store; it stops the step below.
         if (!isCoreError(e, 'ERR_QUORUM_APPROVAL_DECLINED')) throw e;

@@ -104,6 +104,20 @@ describe('readApprovalFolder', () => {
     expect(r.problems[0]!.message).toContain(name);
   });
 
+  it('file names that could move the cursor or reorder text are shown escaped, in the listing and in messages', () => {
+    const dir = folder({ 'evil\u001b[2J.approval.json': randomBytes(100), 'big\u202e.approval.json': Buffer.alloc(16 * 1024 + 1, 0x20), 'notes\u202egpj.txt': 'x' });
+    const r = readApprovalFolder(dir);
+    expect(r.ignored).toEqual(['notes\\u{202E}gpj.txt']);
+    expect(r.problems.map((p) => [p.file, p.code])).toEqual([
+      ['big\\u{202E}.approval.json', 'ERR_INPUT_TOO_LARGE'],
+      ['evil\\u{001B}[2J.approval.json', 'ERR_QUORUM_APPROVAL_INVALID'],
+    ]);
+    for (const p of r.problems) {
+      expect(p.message).not.toContain('\u001b');
+      expect(p.message).not.toContain('\u202e');
+    }
+  });
+
   it('refuses a folder that does not exist or is a file, and one with too many approval files', async () => {
     expect((await caught(() => readApprovalFolder(join(tmp.dir, 'nope')))).code).toBe('ERR_IO');
     const file = join(tmp.dir, 'plain.approval.json');
