@@ -31,7 +31,8 @@ export { MAX_SCRIPT_BYTES, parseScript, scriptInvalid, validateScript, type Scri
 export { holders, MAX_SITE_BYTES, parseSite, rosterProblems, validateSite, type SiteValidation } from './site.ts';
 export { CEREMONY_MIGRATIONS, CeremonyState, type JournalEntry } from './state.ts';
 export { CA_DB, CEREMONY_CA_MIGRATIONS, openCaHome, type CaHome } from './ca-home.ts';
-export { activateWithQuorum, approveAtWorkstation, coSignersFromQuorum, loadCustodianFile } from './quorum-io.ts';
+export { activateWithQuorum, approveAtWorkstation, coSignersFromQuorum, loadCustodianFile, type WorkstationApprovalOptions } from './quorum-io.ts';
+export { APPROVAL_FILE_SUFFIX, checkImportedApprovals, MAX_APPROVAL_FILES, readApprovalFolder, refusedFilesError, workstationNeeds, type ApprovalFileProblem, type ApprovalFolder, type CheckedApproval, type ImportCheck, type ReadApprovalFile } from './approval-folder.ts';
 export type { TranscriptClosingRequest, TranscriptEntry, TranscriptSink, TranscriptSinkFactory } from './transcript-sink.ts';
 export { fileTranscript, previousTranscript, type FileTranscriptOptions } from './transcript-file.ts';
 export type * from './types.ts';

@@ -55,17 +55,24 @@ export function loadCustodianFile(path: string, name: string, roster: Pick<Roste
   return found[0]!;
 }
 
-/** Asks for names of custodians (comma-separated), each in the roster, distinct, at least `min`. */
-async function askNames(io: CeremonyIo, key: string[], roster: Roster, min: number, max: number, what: string): Promise<string[]> {
+/**
+ * Asks for names of custodians (comma-separated), each in the roster, distinct, at least `min`.
+ * Names in `exclude` are refused with `excludeReason` (e.g. custodians who already answered).
+ */
+async function askNames(io: CeremonyIo, key: string[], roster: Roster, min: number, max: number, what: string, exclude: readonly string[] = [], excludeReason = ''): Promise<string[]> {
   const known = roster.custodians.map((c) => c.name);
+  const excluded = new Set(exclude.map(nameKey));
+  const offered = known.filter((k) => !excluded.has(nameKey(k)));
   const answer = await io.ask({
     kind: 'text',
     key,
-    prompt: `${what} (${min === max ? min : `${min} to ${max}`} of ${known.join(', ')}), comma-separated: `,
+    prompt: `${what} (${min === max ? min : `${min} to ${max}`} of ${offered.join(', ')}), comma-separated: `,
     validate: (a) => {
       const names = a.split(',').map((s) => s.trim()).filter((s) => s !== '');
       const unknown = names.filter((n) => !known.some((k) => nameKey(k) === nameKey(n)));
       if (unknown.length > 0) return `not custodians of this quorum: ${unknown.join(', ')}`;
+      const refused = names.filter((n) => excluded.has(nameKey(n)));
+      if (refused.length > 0) return `${refused.join(', ')} ${excludeReason}`;
       if (new Set(names.map(nameKey)).size !== names.length) return 'each custodian once';
       if (names.length < min || names.length > max) return `give ${min === max ? min : `${min} to ${max}`} names`;
       return undefined;
@@ -149,13 +156,26 @@ export async function coSignersFromQuorum(io: CeremonyIo, roster: Roster, count:
   return signers;
 }
 
+/** Options of {@link approveAtWorkstation}. */
+export interface WorkstationApprovalOptions {
+  /** Approvers needed at the workstation (default M); at least 1. */
+  needed?: number;
+  /** Custodians who may not approve here: they answered every request already (e.g. remotely). */
+  exclude?: readonly string[];
+}
+
 /**
  * Approvals signed at the workstation: each approver reads the requests (shown as events), decides,
- * and opens their approval key with their passphrase; one signed statement per request.
+ * and opens their approval key with their passphrase; one signed statement per request. The
+ * approvers question asks for at least `needed` names (default M), none of them in `exclude`.
  * @throws {CoreError} ERR_QUORUM_* from opening files and signing
  */
-export async function approveAtWorkstation(io: CeremonyIo, roster: Roster, requests: readonly ApprovalRequest[], prefix: string[], now: () => Date): Promise<Array<{ custodian: string; decision: 'approve' | 'decline'; approvals: Approval[] }>> {
-  const names = await askNames(io, [...prefix, 'approvers'], roster, roster.threshold, roster.custodians.length, 'Custodians who review and approve');
+export async function approveAtWorkstation(io: CeremonyIo, roster: Roster, requests: readonly ApprovalRequest[], prefix: string[], now: () => Date, options: WorkstationApprovalOptions = {}): Promise<Array<{ custodian: string; decision: 'approve' | 'decline'; approvals: Approval[] }>> {
+  const exclude = options.exclude ?? [];
+  const needed = options.needed ?? roster.threshold;
+  const max = roster.custodians.length - new Set(exclude.map(nameKey)).size;
+  if (!Number.isInteger(needed) || needed < 1 || needed > max) throw new TypeError(`approveAtWorkstation needs 1 to ${max} approvers, not ${needed}`);
+  const names = await askNames(io, [...prefix, 'approvers'], roster, needed, max, 'Custodians who review and approve', exclude, 'already answered every request with an approval file; each custodian counts once');
   const out: Array<{ custodian: string; decision: 'approve' | 'decline'; approvals: Approval[] }> = [];
   for (const name of names) {
     const keys = custodianKeys(prefix, name);

@@ -14,6 +14,7 @@ export {
   CLOCK_SKEW_MS,
   DEFAULT_APPROVAL_VALIDITY_MS,
   KNOWN_OPERATIONS,
+  MAX_APPROVAL_BYTES,
   MAX_APPROVAL_VALIDITY_MS,
   approvalTargetOf,
   createApprovalRequest,

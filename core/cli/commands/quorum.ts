@@ -439,6 +439,15 @@ function reviewText(req: ApprovalRequest, file: CustodianFile): string {
   return lines.join('\n');
 }
 
+/** Name ending of approval files; a ceremony imports only files named so (core/ceremony/approval-folder). */
+const APPROVAL_SUFFIX = '.approval.json';
+
+/** Default approval file name: the request's name without `.request.json`, the custodian, `.approval.json`. */
+export function defaultApprovalName(requestPath: string, custodian: string): string {
+  const base = basename(requestPath).replace(/\.request\.json$/iu, '').replace(/\.json$/iu, '') || 'request';
+  return `${base}.${custodianSlug(custodian)}${APPROVAL_SUFFIX}`;
+}
+
 const approve: Command = {
   path: ['approve'],
   summary: 'review an approval request and sign an approval (or a decline) with your custodian file',
@@ -448,7 +457,7 @@ const approve: Command = {
   positionals: { names: ['REQUEST'], min: 1, max: 1 },
   options: {
     custodian: { type: 'string', valueName: 'FILE', description: 'your custodian file' },
-    out: { type: 'string', valueName: 'FILE', description: 'where to write the approval (default: approval-<request>-<you>.json beside the request)' },
+    out: { type: 'string', valueName: 'FILE', description: 'where to write the approval (default: <request name>.<you>.approval.json beside the request, e.g. review-1.carol.approval.json for review-1.request.json); a ceremony imports only *.approval.json files' },
     roster: { type: 'string', valueName: 'FILE', description: 'the roster: confirms that your custodian file is genuine before the passphrase is tried' },
     'approval-key-sha256': { type: 'string', valueName: 'HEX', description: 'your approval-key fingerprint as printed at your enrolment (confirms the file without the roster)' },
   },
@@ -464,7 +473,7 @@ const approve: Command = {
     const trust = custodianTrust(ctx);
     // Before anything is shown or typed: is this the custodian's genuine file?
     const confirmed = checkCustodianFileTrust(file, basename(required(ctx, 'custodian', 'FILE')), trust);
-    const out = resolve(ctx.cwd, str(ctx, 'out') ?? join(dirname(resolve(ctx.cwd, requestPath)), `approval-${req.requestId.slice(0, 8)}-${custodianSlug(file.custodian)}.json`));
+    const out = resolve(ctx.cwd, str(ctx, 'out') ?? join(dirname(resolve(ctx.cwd, requestPath)), defaultApprovalName(requestPath, file.custodian)));
     if (existsSync(out)) throw new CoreError('ERR_ALREADY_EXISTS', `${out} already exists; it is never overwritten. Use --out`);
     ctx.out.status(reviewText(req, file));
     if (!confirmed) ctx.out.status('Note: without --roster or --approval-key-sha256 this machine cannot confirm that your custodian file is genuine (its approval key SHA-256 is ' + file.approvalKey.sha256 + '; compare it with the fingerprint you wrote down at enrolment).');
@@ -481,7 +490,8 @@ const approve: Command = {
     }
     const approval = signApproval({ request: req, custodianFile: file, approvalKey: opened.approvalKey as NonNullable<typeof opened.approvalKey>, decision: answer, now });
     writeVerified(out, serializeApproval(approval), 0o644);
-    ctx.out.result({ approval: out, decision: answer, custodian: file.custodian, requestId: req.requestId, tbsSha256: req.tbsSha256 }, () => `${answer === 'approve' ? 'Approval' : 'DECLINE'} signed by '${file.custodian}' and written to ${out}. Bring it back to the ceremony.`);
+    const unread = out.toLowerCase().endsWith(APPROVAL_SUFFIX) ? '' : ` Note: a ceremony reads only files named *${APPROVAL_SUFFIX} from the approvals folder; rename it before bringing it back.`;
+    ctx.out.result({ approval: out, decision: answer, custodian: file.custodian, requestId: req.requestId, tbsSha256: req.tbsSha256 }, () => `${answer === 'approve' ? 'Approval' : 'DECLINE'} signed by '${file.custodian}' and written to ${out}. Bring it back to the ceremony.${unread}`);
   },
 };
 

@@ -5,7 +5,7 @@
  * everything the commands printed, logged or wrote for the secret and the passphrases.
  */
 import { generateKeyPairSync, hkdfSync } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
@@ -195,6 +195,16 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
     const c = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-3-carol.json', '--out', 'carol.decline.json'], ['decline', PASS['carol'] as string]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toContain('DECLINE signed');
+    // A ceremony imports only *.approval.json files: a custodian who chose another name is told.
+    expect(c.stdout).toContain('a ceremony reads only files named *.approval.json from the approvals folder; rename it');
+    expect(b.stdout).not.toContain('reads only files named');
+    // Without --out: <request name>.<custodian>.approval.json beside the request.
+    mkdirSync(d('medium'));
+    copyFileSync(d('req.json'), d('medium', 'review-1.request.json'));
+    const byDefault = await cli(['approve', 'medium/review-1.request.json', '--custodian', 'q1/custodian-1-alice.json'], ['approve', PASS['alice'] as string]);
+    expect(byDefault.code, byDefault.stderr).toBe(0);
+    expect(readdirSync(d('medium')).sort()).toEqual(['review-1.alice.approval.json', 'review-1.request.json']);
+    expect(byDefault.stdout).not.toContain('reads only files named');
 
     const met = await cli(['quorum', 'check', '--roster', 'q1/roster.json', '--request', 'req.json', '--approval', 'alice.approval.json', '--approval', 'bob.approval.json']);
     expect(met.code, met.stderr).toBe(0);
