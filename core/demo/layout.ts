@@ -43,6 +43,7 @@ export interface DemoLayout {
   istio: { dir: string; rollout: string; replay: string; cases: string };
   mesh: { dir: string; db: string; transferKey: string };
   verify: { dir: string };
+  reports: { dir: string; root: string; intermediate: string };
 }
 
 /** The layout under `out` (pure; nothing is created). */
@@ -89,6 +90,7 @@ export function demoLayout(outDir: string): DemoLayout {
     istio: { dir: istio, rollout: join(istio, 'rollout'), replay: join(istio, 'replay.txt'), cases: join(istio, 'policy-test.txt') },
     mesh: { dir: mesh, db: join(mesh, 'mesh.db'), transferKey: join(mesh, 'transfer.key') },
     verify: { dir: join(out, 'verify') },
+    reports: { dir: join(out, 'reports'), root: join(out, 'reports', 'root-ceremony.html'), intermediate: join(out, 'reports', 'intermediate-ceremony.html') },
   };
 }
 

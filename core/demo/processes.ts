@@ -60,6 +60,11 @@ export class ProcessSupervisor {
   /** Every pid ever started (for the summary and tests). */
   readonly started: Array<{ name: string; pid: number }> = [];
 
+  /** With `signal`: when it aborts, every running group gets SIGTERM at once (SIGKILL 5 s later). */
+  constructor(signal?: AbortSignal) {
+    signal?.addEventListener('abort', () => void this.stopAll(), { once: true });
+  }
+
   /**
    * Starts a long-running child in its own process group; stdout and stderr go to `logPath` (when
    * given) and to the in-memory output.

@@ -12,7 +12,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { CoreError, serializeError } from '../errors.ts';
@@ -20,6 +19,8 @@ import type { Store } from '../store/index.ts';
 import type { DemoContext } from './context.ts';
 import { checkOutputFolder, CUSTODIANS, demoLayout } from './layout.ts';
 import { interrupted, ProcessSupervisor, throwIfAborted } from './processes.ts';
+import { writeFileExclusive } from '../util/fs-atomic.ts';
+import { outputReadme } from './report.ts';
 import { createSecretsFolder, generateDemoSecrets, type RandomBytes } from './secrets.ts';
 import { intermediateCeremonyStage } from './stages/intermediate.ts';
 import { onlineInitStage } from './stages/online-init.ts';
@@ -91,11 +92,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   checkOutputFolder(layout.out);
   mkdirSync(layout.out, { recursive: true, mode: 0o755 });
   mkdirSync(layout.logs, { mode: 0o700 });
+  writeFileExclusive(layout.readme, outputReadme(layout.out, (o.now ?? (() => new Date()))()));
   createSecretsFolder(layout);
 
-  const procs = new ProcessSupervisor();
+  const procs = new ProcessSupervisor(o.signal);
+  // Last resorts: a second Ctrl-C (the CLI exits at once), an uncaught error, a closed terminal.
   const onExit = (): void => procs.killAllSync();
+  const onHangup = (): void => {
+    procs.killAllSync();
+    process.exit(129);
+  };
   process.on('exit', onExit);
+  process.once('SIGHUP', onHangup);
   const random = o.random ?? randomBytes;
   const secrets = generateDemoSecrets(
     CUSTODIANS.map((c) => c.name),
@@ -148,6 +156,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       'mTLS evidence': layout.mtls.dir,
       'Istio rollout': istio.rollout,
       'verification log': verified.log,
+      'ceremony reports': layout.reports.dir,
       logs: layout.logs,
       'DEMO ONLY secrets': layout.secrets.dir,
     };
@@ -168,7 +177,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       `neam-ca status --home ${layout.online.home}`,
       `neam-ca agent status --config ${layout.node.config}`,
       `neam-ca bundle inspect ${layout.transfer.issuance}`,
-      `neam-ca transcript report ${inter.transcript} --out ${join(layout.out, 'intermediate-ceremony.html')}`,
+      `chromium ${layout.reports.root} ${layout.reports.intermediate}   # the printable ceremony records`,
     ];
     report.ok = true;
     return report;
@@ -182,6 +191,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     store?.close();
     secrets.wipe();
     process.off('exit', onExit);
+    process.off('SIGHUP', onHangup);
     report.totalSeconds = Math.round(((performance.now() - t0) / 1000) * 10) / 10;
     writeFileSync(layout.summary, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
   }

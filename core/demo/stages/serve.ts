@@ -100,7 +100,7 @@ export async function serveStage(ctx: DemoContext, store: Store): Promise<ServeR
   // The online CA, as in production: its own process, its PIN from a 0600 file.
   writeFileExclusive(layout.online.serveConfig, `# neam-ca serve configuration written by the demo (docs/online.md)\n${stringify({ listen: '127.0.0.1:0', workers: 1, serverDnsNames: ['localhost'], serverIpAddresses: ['127.0.0.1'] })}`);
   const s = cliArgs(ctx, ['serve', '--home', layout.online.home, '--token', ONLINE_TOKEN_LABEL, '--pin-file', layout.secrets.onlinePin, '--config', layout.online.serveConfig]);
-  const server = await ctx.procs.start('the online CA (neam-ca serve)', s.cmd, s.args, { logPath: join(layout.logs, 'online-ca.log') });
+  const server = await ctx.procs.start('the online CA (neam-ca serve)', s.cmd, s.args, { logPath: join(layout.logs, '4-online-ca-serve.log') });
   const m = await waitForOutput(server, /listening on (https:\/\/127\.0\.0\.1:\d+)/u, 60_000, ctx.signal);
   const url = m[1] as string;
   ctx.detail(`neam-ca serve (pid ${server.pid}) listening on ${url}; log ${server.logPath ?? ''}`);
@@ -117,7 +117,7 @@ export async function serveStage(ctx: DemoContext, store: Store): Promise<ServeR
   };
   writeFileExclusive(layout.node.config, `# neam-ca agent configuration written by the demo (docs/agent.md)\n${stringify(config)}`);
   const a = cliArgs(ctx, ['agent', 'run', '--config', layout.node.config]);
-  const agent = await ctx.procs.start('the agent (neam-ca agent run)', a.cmd, a.args, { logPath: join(layout.logs, 'agent.log') });
+  const agent = await ctx.procs.start('the agent (neam-ca agent run)', a.cmd, a.args, { logPath: join(layout.logs, '4-agent.log') });
   const delivered = await pollUntil(
     'the agent to deliver all three SVIDs',
     () => {

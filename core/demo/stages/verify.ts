@@ -24,7 +24,8 @@ import { openCaHome } from '../../ceremony/index.ts';
 import { CoreError } from '../../errors.ts';
 import { istioManifestsValidator, loadCrds, locateCrds } from '../../istio/index.ts';
 import { openStore } from '../../store/index.ts';
-import { GENESIS_PREV, verifyTranscriptFile } from '../../transcript/index.ts';
+import { GENESIS_PREV, renderReport, verifyTranscriptFile } from '../../transcript/index.ts';
+import { writeFileExclusive } from '../../util/fs-atomic.ts';
 import type { DemoContext } from '../context.ts';
 import type { ToolResult } from '../processes.ts';
 import type { IntermediateResult } from './intermediate.ts';
@@ -77,6 +78,14 @@ export async function verifyStage(ctx: DemoContext, r: { root: RootResult; inter
     [v2, r.inter.transcript],
   ] as const) {
     ours(`transcript ${path}`, () => `${v.records.length} records intact, links to ${v.previousHead === GENESIS_PREV ? 'genesis' : v.previousHead}, head ${v.head}; signed by ${v.signers.map((s) => `${s.kind} '${s.name}'${s.pinned === true ? ' [pinned]' : ''}`).join(', ')}`);
+  }
+  // The printable records (what `neam-ca transcript report` writes), for people to open.
+  mkdirSync(layout.reports.dir, { mode: 0o755 });
+  for (const [v, path, file] of [
+    [v1, r.root.transcript, layout.reports.root],
+    [v2, r.inter.transcript, layout.reports.intermediate],
+  ] as const) {
+    writeFileExclusive(file, renderReport(v, { generatedAt: ctx.now(), source: basename(path), generator: ctx.software, pinned: pins }), 0o644);
   }
   ctx.detail(`transcripts: root (${v1.records.length} records) → intermediate (${v2.records.length} records), one chain from genesis; closed by the pinned offline transfer key and co-signed by ${[...new Set([...v1.signers, ...v2.signers].filter((s) => s.kind === 'witness').map((s) => s.name))].join(', ')}`);
 
