@@ -63,12 +63,16 @@ function custodianBlock(c: CustodianAnswers, withMedium: boolean): Record<string
 const names = (i: readonly number[]): string => i.map((n) => CUSTODIANS[n]?.name ?? '').join(', ');
 const approvals = (i: readonly number[]): Record<string, string> => Object.fromEntries(i.map((n) => [CUSTODIANS[n]?.name ?? '', 'approve']));
 
-/** Answers for `ceremony-scripts/root.yaml`: 5 custodians enrolled, Carol, Dave and Erin open the token. */
-export function rootAnswersYaml(c: CustodianAnswers & { soPin: Secret; backup: [string, string] }): string {
+/**
+ * Answers for `ceremony-scripts/root.yaml`: 5 custodians enrolled, Carol, Dave and Erin open the
+ * token. `soPin` only when the script asks for one (scripts where the enrollment derives both token
+ * PINs from the quorum's secret ask none).
+ */
+export function rootAnswersYaml(c: CustodianAnswers & { soPin?: Secret | undefined; backup: [string, string] }): string {
   const doc = {
     version: 1,
     'sign-off': { administrator: PEOPLE.administrator, witness: PEOPLE.witnesses[0] },
-    token: { 'so-pin': c.soPin.unsafeText() },
+    ...(c.soPin === undefined ? {} : { token: { 'so-pin': c.soPin.unsafeText() } }),
     custodians: custodianBlock(c, true),
     activation: { custodians: names([0, 1, 2]) },
     steps: {

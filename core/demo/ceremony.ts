@@ -16,6 +16,13 @@ import { CoreError, formatProblems } from '../errors.ts';
 import { appendLog, type DemoContext } from './context.ts';
 import { interrupted } from './processes.ts';
 
+/** True when the ceremony script under the repository asks the question `key` (e.g. `token.so-pin`). */
+export function scriptAsks(repo: string, script: string, key: string): boolean {
+  const path = join(repo, script);
+  const v = validateScript(readFileSync(path), path);
+  return v.ok && planCeremony(v.script).questions.some((q) => q.key.join('.') === key);
+}
+
 /** One rehearsal run. */
 export interface ScriptedCeremony {
   /** Path of the script under the repository (`ceremony-scripts/root.yaml`). */

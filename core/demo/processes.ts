@@ -12,7 +12,8 @@
  * interruption), pass a secret on a command line, or run a command through a shell.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, writeSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 import { CoreError } from '../errors.ts';
 
@@ -52,6 +53,28 @@ const PACKAGES: Record<string, string> = { openssl: 'openssl', certtool: 'gnutls
 
 function toolMissing(cmd: string, cause: unknown): CoreError {
   return new CoreError('ERR_DEMO_TOOL_MISSING', `the demo needs '${cmd}' on PATH; install the Debian package '${PACKAGES[cmd] ?? cmd}' (bin/setup installs it) and run the demo again`, { cause, details: { tool: cmd } });
+}
+
+/** The stock tools the demo runs. */
+export const DEMO_TOOLS = ['openssl', 'certtool', 'curl', 'tar', 'sha256sum'] as const;
+
+/**
+ * Checks that every tool is an executable on PATH, before anything is done.
+ * @throws {CoreError} ERR_DEMO_TOOL_MISSING naming the first missing tool and its package
+ */
+export function requireTools(tools: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+  const dirs = (env['PATH'] ?? '').split(delimiter).filter((d) => d !== '');
+  for (const t of tools) {
+    const found = dirs.some((d) => {
+      try {
+        accessSync(join(d, t), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!found) throw toolMissing(t, undefined);
+  }
 }
 
 /** Starts, tracks and stops the demo's child processes. */

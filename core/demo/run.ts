@@ -18,7 +18,8 @@ import { CoreError, serializeError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import type { DemoContext } from './context.ts';
 import { checkOutputFolder, CUSTODIANS, demoLayout } from './layout.ts';
-import { interrupted, ProcessSupervisor, throwIfAborted } from './processes.ts';
+import { DEMO_TOOLS, interrupted, ProcessSupervisor, requireTools, throwIfAborted } from './processes.ts';
+import { findSoftHsmModule } from '../hsm/softhsm.ts';
 import { writeFileExclusive } from '../util/fs-atomic.ts';
 import { outputReadme } from './report.ts';
 import { createSecretsFolder, generateDemoSecrets, type RandomBytes } from './secrets.ts';
@@ -84,12 +85,16 @@ export const STAGES = [
 
 /**
  * Runs the demo. Resolves with the report of a completed run.
- * @throws {CoreError} ERR_DEMO_OUTPUT_EXISTS before anything is written; ERR_DEMO_INTERRUPTED;
- *   the failing stage's error (its report written to summary.json)
+ * @throws {CoreError} ERR_DEMO_OUTPUT_EXISTS, ERR_DEMO_TOOL_MISSING, ERR_HSM_MODULE_NOT_FOUND before
+ *   anything is written; ERR_DEMO_INTERRUPTED; the failing stage's error (ERR_DEMO_CHECK_FAILED,
+ *   ERR_DEMO_PROCESS_FAILED, or the domain's own code), its report written to summary.json
  */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const layout = demoLayout(o.out);
   checkOutputFolder(layout.out);
+  // Everything the stages need, before anything is written.
+  requireTools(DEMO_TOOLS);
+  findSoftHsmModule();
   mkdirSync(layout.out, { recursive: true, mode: 0o755 });
   mkdirSync(layout.logs, { mode: 0o700 });
   writeFileExclusive(layout.readme, outputReadme(layout.out, (o.now ?? (() => new Date()))()));

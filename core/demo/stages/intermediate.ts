@@ -32,7 +32,10 @@ export interface IntermediateResult {
   rootCrl: string;
 }
 
-/** Runs stage 3. */
+/**
+ * Runs stage 3.
+ * @throws {CoreError} the ceremony's codes (ERR_CEREMONY_*, ERR_BUNDLE_*, ERR_QUORUM_*, ERR_PKI_*), ERR_DEMO_CHECK_FAILED, ERR_DEMO_INTERRUPTED
+ */
 export async function intermediateCeremonyStage(ctx: DemoContext, root: RootResult, online: OnlineInitResult): Promise<IntermediateResult> {
   const { layout } = ctx;
   const backup = join(layout.offline.backup, 'intermediate');

@@ -40,7 +40,10 @@ export function sampleFiles(repo: string): { inventory: string; accessLog: strin
   return { inventory: join(dir, 'inventory.yaml'), accessLog: join(dir, 'access-log.jsonl'), config: join(dir, 'config.yaml'), cases: join(dir, 'cases.yaml') };
 }
 
-/** Runs stage 6. */
+/**
+ * Runs stage 6.
+ * @throws {CoreError} ERR_ISTIO_* (ERR_ISTIO_POLICY_MISMATCH when an observed request or a case fails), ERR_BUNDLE_*
+ */
 export async function istioStage(ctx: DemoContext, online: OnlineInitResult): Promise<IstioResult> {
   const { layout } = ctx;
   const s = sampleFiles(ctx.repo);

@@ -43,7 +43,10 @@ export function crlsRevoke(pem: string, serial: string): boolean {
   return parsePem(pem, { labels: ['X509 CRL'] }).some((b) => parseCrl(b.der).revoked.some((r) => normSerial(r.serial) === want));
 }
 
-/** Runs stage 5. */
+/**
+ * Runs stage 5.
+ * @throws {CoreError} ERR_DEMO_CHECK_FAILED (a handshake that should pass failed, or the revoked SVID was not refused as revoked), ERR_DEMO_PROCESS_FAILED, ERR_DEMO_TOOL_MISSING, ERR_DEMO_INTERRUPTED
+ */
 export async function mtlsStage(ctx: DemoContext, serve: ServeResult, store: Store): Promise<MtlsResult> {
   const { layout } = ctx;
   mkdirSync(layout.mtls.dir, { mode: 0o755 });

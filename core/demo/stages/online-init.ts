@@ -38,7 +38,10 @@ export interface OnlineInitResult {
   requests: Array<{ name: string; notBefore: string; notAfter: string }>;
 }
 
-/** Runs stage 2. */
+/**
+ * Runs stage 2.
+ * @throws {CoreError} ERR_HSM_*, ERR_ONLINE_*, ERR_BUNDLE_* (a fingerprint that does not match the certificate: ERR_BUNDLE_IDENTITY_INVALID), ERR_IO
+ */
 export function onlineInitStage(ctx: DemoContext, root: RootResult): OnlineInitResult {
   const { layout, secrets } = ctx;
   const home = layout.online.home;

@@ -17,7 +17,7 @@ import { certificateFingerprint, certificateFromInput } from '../../bundle/index
 import { findSoftHsmModule } from '../../hsm/softhsm.ts';
 import { writeFileExclusive } from '../../util/fs-atomic.ts';
 import { rootAnswersYaml, siteYaml } from '../answers.ts';
-import { runScriptedCeremony } from '../ceremony.ts';
+import { runScriptedCeremony, scriptAsks } from '../ceremony.ts';
 import type { DemoContext } from '../context.ts';
 import { CUSTODIANS } from '../layout.ts';
 import { writeSecretDocument } from '../secrets.ts';
@@ -41,7 +41,10 @@ export interface RootResult {
   media: Map<string, string>;
 }
 
-/** Runs stage 1. */
+/**
+ * Runs stage 1.
+ * @throws {CoreError} the ceremony's codes (ERR_CEREMONY_*, ERR_QUORUM_*, ERR_HSM_*, ERR_PKI_*), ERR_DEMO_CHECK_FAILED, ERR_DEMO_INTERRUPTED
+ */
 export async function rootCeremonyStage(ctx: DemoContext): Promise<RootResult> {
   const { layout } = ctx;
   mkdirSync(layout.offline.dir, { mode: 0o700 });
@@ -54,7 +57,8 @@ export async function rootCeremonyStage(ctx: DemoContext): Promise<RootResult> {
   const backup: [string, string] = [join(layout.offline.backup, '1'), join(layout.offline.backup, '2')];
   for (const b of backup) mkdirSync(b, { recursive: true, mode: 0o700 });
   writeFileExclusive(layout.offline.site, siteYaml({ modulePath: findSoftHsmModule(), outputDir: layout.offline.caDir }), 0o644);
-  const answers = rootAnswersYaml({ media, passphrases: ctx.secrets.custodians, soPin: ctx.secrets.rootSoPin, backup });
+  const soPin = scriptAsks(ctx.repo, 'ceremony-scripts/root.yaml', 'token.so-pin') ? ctx.secrets.rootSoPin : undefined;
+  const answers = rootAnswersYaml({ media, passphrases: ctx.secrets.custodians, soPin, backup });
   writeSecretDocument(layout.secrets.rootAnswers, answers);
   ctx.detail(`custodians ${CUSTODIANS.map((c) => c.medium).join(', ')} (3 of 5); passphrases generated, DEMO ONLY copy in ${layout.secrets.rootAnswers}`);
 

@@ -71,7 +71,10 @@ export function readDelivered(workloadsDir: string, name: string): Delivered | u
   return { dir, cert, key: join(dir, 'svid.key'), bundle: join(dir, 'bundle.pem'), crls: join(dir, 'crls.pem'), serial: leaf.serialNumber.toLowerCase(), notAfter: new Date(leaf.validTo).toISOString() };
 }
 
-/** Runs stage 4. */
+/**
+ * Runs stage 4.
+ * @throws {CoreError} ERR_BUNDLE_*, ERR_ONLINE_* (the import), ERR_DEMO_PROCESS_FAILED (the server or the agent exited or was not ready), ERR_DEMO_CHECK_FAILED (no SVIDs in time), ERR_DEMO_INTERRUPTED
+ */
 export async function serveStage(ctx: DemoContext, store: Store): Promise<ServeResult> {
   const { layout } = ctx;
   const now = ctx.now();

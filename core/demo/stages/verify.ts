@@ -41,7 +41,10 @@ export interface VerifyResult {
   log: string;
 }
 
-/** Runs stage 7. */
+/**
+ * Runs stage 7.
+ * @throws {CoreError} ERR_DEMO_CHECK_FAILED naming the check and its log; ERR_BUNDLE_* from our own verification; ERR_DEMO_TOOL_MISSING
+ */
 export async function verifyStage(ctx: DemoContext, r: { root: RootResult; inter: IntermediateResult; online: OnlineInitResult; serve: ServeResult; mtls: MtlsResult }): Promise<VerifyResult> {
   const { layout } = ctx;
   mkdirSync(layout.verify.dir, { mode: 0o755 });

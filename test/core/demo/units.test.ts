@@ -12,7 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseSite, planCeremony, parseScript, validateAnswers } from '../../../core/ceremony/index.ts';
 import { intermediateAnswersYaml, rootAnswersYaml, siteYaml } from '../../../core/demo/answers.ts';
+import { scriptAsks } from '../../../core/demo/ceremony.ts';
 import { checkOutputFolder, CUSTODIANS, demoLayout, renderDemoSummary, type DemoReport } from '../../../core/demo/index.ts';
+import { DEMO_TOOLS, requireTools } from '../../../core/demo/processes.ts';
 import { demoPassphrase, demoPin, generateDemoSecrets } from '../../../core/demo/secrets.ts';
 import { isCoreError } from '../../../core/errors.ts';
 import { checkNewPassphrase } from '../../../core/quorum/passphrase.ts';
@@ -69,6 +71,19 @@ describe('demo output folder', () => {
   });
 });
 
+describe('demo tools', () => {
+  it('finds the stock tools on PATH and names the package of a missing one', () => {
+    expect(() => requireTools(DEMO_TOOLS)).not.toThrow();
+    try {
+      requireTools(['certtool', 'tar'], { PATH: '/nonexistent' });
+      throw new Error('expected a refusal');
+    } catch (e) {
+      expect(isCoreError(e, 'ERR_DEMO_TOOL_MISSING'), String(e)).toBe(true);
+      expect((e as Error).message).toMatch(/'certtool'.*'gnutls-bin'.*bin\/setup/u);
+    }
+  });
+});
+
 describe('demo answers for the shipped ceremony scripts', () => {
   const secrets = generateDemoSecrets(
     CUSTODIANS.map((c) => c.name),
@@ -88,7 +103,8 @@ describe('demo answers for the shipped ceremony scripts', () => {
   });
 
   it('is a valid rehearsal answers file for root.yaml (every key one the script asks; the full run is the demo test)', () => {
-    const text = rootAnswersYaml({ media, passphrases: secrets.custodians, soPin: secrets.rootSoPin, backup: ['/b/1', '/b/2'] });
+    const soPin = scriptAsks(REPO, 'ceremony-scripts/root.yaml', 'token.so-pin') ? secrets.rootSoPin : undefined;
+    const text = rootAnswersYaml({ media, passphrases: secrets.custodians, soPin, backup: ['/b/1', '/b/2'] });
     const v = validateAnswers(text, 'root answers', questionsOf('root.yaml'), { rehearsal: true, names });
     expect(v.ok ? [] : v.problems).toEqual([]);
     expect(text).toMatch(/^# DEMO ONLY/u);
