@@ -5,7 +5,8 @@
  * `cms -verify`) and GnuTLS (`certtool --verify-chain`) on the chains, CRLs and bundles, the
  * transcripts through the CLI, the mTLS evidence, the layout against docs/demo.md, and that no
  * secret leaked into its logs. A second run into the same folder must refuse; a SIGINT while the
- * server and the agent run must leave no process behind.
+ * server and the agent run, and a stage that fails (a curl that fails, put first on PATH), must
+ * leave no process behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -29,8 +30,8 @@ interface Finished {
 }
 
 /** Starts the demo as a child; `onStderr` sees its progress as it comes. */
-function startDemo(out: string, onStderr?: (all: string, pid: number) => void): { pid: number; done: Promise<Finished> } {
-  const child = spawn(process.execPath, [BIN, 'demo', '--out', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+function startDemo(out: string, onStderr?: (all: string, pid: number) => void, env: NodeJS.ProcessEnv = {}): { pid: number; done: Promise<Finished> } {
+  const child = spawn(process.execPath, [BIN, 'demo', '--out', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -297,33 +298,63 @@ describe('npm run demo, end to end (SoftHSM, SQLite, real processes)', () => {
   }, DEMO_TIMEOUT);
 });
 
-describe('Ctrl-C during the demo', () => {
-  const tmp = tempDir('neam-demo-int-');
+describe('the demo stops every process it started, on Ctrl-C and on failure', () => {
+  const tmp = tempDir('neam-demo-stop-');
   afterAll(() => tmp.cleanup());
+  const intOut = join(tmp.dir, 'interrupted');
+  const failOut = join(tmp.dir, 'failed');
+  let interrupted: Finished;
+  let failed: Finished;
+  let sent = false;
+  let children: string[] = [];
+  let failChildren: string[] = [];
 
-  it('SIGINT while the server and the agent run stops every process the demo started; exit 130', async () => {
-    const out = join(tmp.dir, 'demo-out');
-    let children: string[] = [];
-    let sent = false;
-    const started = startDemo(out, (text, pid) => {
+  /** The demo's children whose command line names its output folder (the online CA, the agent, …). */
+  const childrenOf = (pid: number, out: string): string[] => spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p !== '' && readCmdline(p).includes(out));
+
+  beforeAll(async () => {
+    // A curl that fails (the workloads' client): stage 5 fails while the server and agent run.
+    const bin = join(tmp.dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'curl'), '#!/bin/sh\necho "curl: (7) simulated failure" >&2\nexit 7\n', { mode: 0o755 });
+    const a = startDemo(intOut, (text, pid) => {
       if (sent || !/agent \(pid \d+\) attested/u.test(text)) return;
       sent = true;
       // The demo's children at this moment (online CA, agent, maybe a TLS server), then Ctrl-C.
-      children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p !== '' && (readCmdline(p).includes(out)));
+      children = childrenOf(pid, intOut);
       process.kill(pid, 'SIGINT');
     });
-    const r = await started.done;
-    expect(sent, r.stderr.slice(-3000)).toBe(true);
+    const b = startDemo(failOut, (text, pid) => {
+      if (failChildren.length === 0 && /\[5\/7\]/u.test(text)) failChildren = childrenOf(pid, failOut);
+    }, { PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+    [interrupted, failed] = await Promise.all([a.done, b.done]);
+  }, DEMO_TIMEOUT);
+
+  it('SIGINT while the server and the agent run: every process stopped, exit 130, the report says interrupted', () => {
+    expect(sent, interrupted.stderr.slice(-3000)).toBe(true);
     expect(children.length, 'the online CA and the agent were running').toBeGreaterThanOrEqual(2);
-    expect(r.code).toBe(130);
-    expect(r.stderr).toContain('Interrupted: every process the demo started was stopped');
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toContain('Interrupted: every process the demo started was stopped');
     expect(children.filter((p) => alive(Number(p)))).toEqual([]);
-    expect(processesMentioning(out)).toEqual([]);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { ok: boolean; error: { code: string }; processes: Array<{ pid: number }> };
+    expect(processesMentioning(intOut)).toEqual([]);
+    const summary = JSON.parse(readFileSync(join(intOut, 'summary.json'), 'utf8')) as { ok: boolean; error: { code: string }; processes: Array<{ pid: number }> };
     expect(summary.ok).toBe(false);
     expect(summary.error.code).toBe('ERR_DEMO_INTERRUPTED');
     expect(summary.processes.filter((p) => alive(p.pid))).toEqual([]);
-  }, DEMO_TIMEOUT);
+  });
+
+  it('a failing stage: exit 1 naming the check and its evidence, every process stopped, the report says which stage', () => {
+    expect(failed.code, failed.stderr.slice(-3000)).toBe(1);
+    expect(failed.stderr).toMatch(/neam-ca: error \[ERR_DEMO_CHECK_FAILED\]: storefront → orders over mutual TLS failed \(curl exit 7/u);
+    expect(failed.stderr).toContain(`The demo failed; the output so far is in ${failOut}`);
+    expect(failChildren.length, 'the online CA and the agent were running when stage 5 began').toBeGreaterThanOrEqual(2);
+    expect(failChildren.filter((p) => alive(Number(p)))).toEqual([]);
+    expect(processesMentioning(failOut)).toEqual([]);
+    const summary = JSON.parse(readFileSync(join(failOut, 'summary.json'), 'utf8')) as { ok: boolean; error: { code: string; stage: number }; stages: unknown[]; processes: Array<{ pid: number }> };
+    expect(summary).toMatchObject({ ok: false, error: { code: 'ERR_DEMO_CHECK_FAILED', stage: 5 } });
+    expect(summary.stages).toHaveLength(4);
+    expect(summary.processes.filter((p) => alive(p.pid))).toEqual([]);
+  });
 });
 
 function readCmdline(pid: string): string {
