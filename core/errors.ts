@@ -65,6 +65,7 @@ export const ERROR_CODES = {
     'ERR_PKI_CHAIN_INVALID',
     'ERR_PKI_CRL_INVALID',
     'ERR_PKI_NOT_REVOCABLE',
+    'ERR_PKI_PREPARED_UNVERIFIED',
   ],
   quorum: [
     'ERR_QUORUM_NOT_MET',

@@ -5,7 +5,9 @@
  * core/pki.
  */
 export { prepareRoot, prepareSelfSigned, prepareIntermediate, prepareCertificate, prepareCrl, certificateLintContext, crlLintContext } from './prepare.ts';
-export type { Prepared, PreparedCertificate, PreparedCrl, PrepareSelfSignedInput, PrepareIntermediateInput, PrepareCertificateInput, PrepareCrlInput } from './prepare.ts';
+export type { Prepared, PreparedCertificate, PreparedCrl, PreparedOrigin, PrepareSelfSignedInput, PrepareIntermediateInput, PrepareCertificateInput, PrepareCrlInput, LintContextOverrides } from './prepare.ts';
+export { resolveIssuer } from './issuer.ts';
+export type { ResolvedIssuer, TrustAnchors } from './issuer.ts';
 export { signPrepared } from './sign.ts';
 export type { SignOptions, IssuedCertificate, IssuedCrl } from './sign.ts';
 export { revokeCertificate, REVOCATION_REASONS } from './revoke.ts';
@@ -13,4 +15,4 @@ export type { RevokeInput } from './revoke.ts';
 export { openCaStore, PKI_MIGRATIONS } from './store.ts';
 export type { CaStore, CeremonyRef, CertificateRecord, CrlRecord, RevocationRecord } from './store.ts';
 export { preparedToJson, preparedFromJson, PREPARED_FORMAT } from './prepared-json.ts';
-export type { PreparedJson } from './prepared-json.ts';
+export type { PreparedJson, PreparedLoadOptions } from './prepared-json.ts';

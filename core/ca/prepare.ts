@@ -16,7 +16,7 @@
  */
 import { CoreError, formatProblems } from '../errors.ts';
 import type { SignAlgorithm } from '../hsm/types.ts';
-import { checkSignature, parseCertificate, parseCsr, parseTbsCertificate, parseTbsCertList, verifyCsrSignature, type CertificateInfo } from '../pki/decode.ts';
+import { parseCertificate, parseCsr, parseTbsCertificate, parseTbsCertList, verifyCsrSignature, type CertificateInfo } from '../pki/decode.ts';
 import { summarizeCertificate, summarizeCrl, summarizeCsr, describeExtension, type CertificateSummary, type CrlSummary, type CsrSummary } from '../pki/describe.ts';
 import { checkPublicKey, signAlgorithmFor, spkiSha256 } from '../pki/keys.ts';
 import { assertLintClean, issuerFromCertificate, lintTbsCertificate, lintTbsCertList, type CertificateLintContext, type CrlLintContext, type IssuerInfo } from '../pki/lint.ts';
@@ -25,7 +25,21 @@ import { asCertificateProfile, profileSha256, type CertificateProfile, type CrlP
 import { newSerial, normalizeSerial, type RandomSource } from '../pki/serial.ts';
 import { buildTbsCertificate, buildTbsCertList, profileExtensions, type RevokedEntry } from '../pki/tbs.ts';
 import { addDuration, isoSeconds, parseDuration, subtractDuration, wholeSeconds } from '../pki/time.ts';
+import { resolveIssuer, type TrustAnchors } from './issuer.ts';
 import type { CaStore } from './store.ts';
+
+/**
+ * Where a prepared object came from when not from `prepare*` in this process: a prepared file
+ * (`preparedFromJson`). Its profile and digests are the file's own claims, so `signPrepared` asks
+ * for outside expectations unless the loader already checked them.
+ */
+export interface PreparedOrigin {
+  readonly source: 'file';
+  /** The loader compared the file's profile with a named profile or an expected digest. */
+  readonly profileVerified: boolean;
+  /** The loader compared the TBS digest with an expected (approved) digest. */
+  readonly tbsVerified: boolean;
+}
 
 /** A certificate ready to be signed: exact TBS bytes, their digest, and what a reviewer reads. */
 export interface PreparedCertificate {
@@ -57,6 +71,8 @@ export interface PreparedCertificate {
   readonly preparedAt: Date;
   /** Exact values the request fixed; the linter checks the TBS against them. */
   readonly expected: NonNullable<CertificateLintContext['expected']>;
+  /** Set by `preparedFromJson`; absent for objects made by `prepare*`. */
+  readonly origin?: PreparedOrigin;
 }
 
 /** A CRL ready to be signed. */
@@ -79,6 +95,8 @@ export interface PreparedCrl {
   readonly entryIsCa: Readonly<Record<string, boolean>>;
   /** The CRL number recorded before this one (0 when none). */
   readonly previousCrlNumber: number;
+  /** Set by `preparedFromJson`; absent for objects made by `prepare*`. */
+  readonly origin?: PreparedOrigin;
 }
 
 /** Anything `signPrepared` accepts. */
@@ -97,6 +115,12 @@ interface CommonInput {
   notBefore?: Date;
   /** Requested end of validity; default notBefore + the profile's duration, capped at the issuer's notAfter. */
   notAfter?: Date;
+  /**
+   * CA certificates trusted beyond the store (PEM or DER), e.g. the online CA's root from its
+   * pinned trust bundle. The issuer certificate must be recorded in the store, be one of these,
+   * or verify with one of them (see ca/issuer).
+   */
+  trustAnchors?: TrustAnchors;
 }
 
 /** Input of {@link prepareSelfSigned} / {@link prepareRoot}. */
@@ -191,23 +215,38 @@ function drawSerial(profile: CertificateProfile, input: CommonInput): string {
   return serial;
 }
 
-/** Parses an issuer certificate; a self-issued one (a root) must carry a valid self-signature. */
-function parseIssuer(input: string | Uint8Array, what: string): CertificateInfo {
-  const cert = parseCertificate(input, what);
-  if (cert.selfIssued && !checkSignature(cert.signatureAlgorithm, cert.spki, cert.tbsDer, cert.signatureValue).ok) {
-    throw new CoreError('ERR_PKI_CHAIN_INVALID', `${what} '${cert.subject.text}' claims to be self-signed but its signature does not verify; it was altered`);
+/**
+ * Design §2: the root (a self-issued CA) signs intermediate CA certificates and CRLs, nothing else.
+ * @throws {CoreError} ERR_PKI_PROFILE_INVALID
+ */
+function refuseRootIssuing(issuer: CertificateInfo, profile: CertificateProfile): void {
+  if (issuer.selfIssued && profile.role !== 'intermediate') {
+    throw new CoreError('ERR_PKI_PROFILE_INVALID', `the root '${issuer.subject.text}' signs only intermediate CA certificates and CRLs; profile '${profile.name}' has role '${profile.role}'. Issue this certificate from an intermediate`, {
+      details: { profile: profile.name, role: profile.role },
+    });
   }
-  return cert;
 }
 
-function loadIssuer(input: string | Uint8Array, now: Date): { cert: CertificateInfo; issuer: IssuerInfo } {
-  const cert = parseIssuer(input, 'the issuer certificate');
+function loadIssuer(input: string | Uint8Array, now: Date, store: CaStore, trustAnchors: TrustAnchors | undefined): { cert: CertificateInfo; issuer: IssuerInfo } {
+  // Never trusted as given: recorded in the store, a caller's trust anchor, or verified by one.
+  const { cert } = resolveIssuer(store, input, { what: 'the issuer certificate', ...(trustAnchors === undefined ? {} : { trustAnchors }) });
   const issuer = issuerFromCertificate(cert);
   if (!issuer.ca || (issuer.keyUsage !== undefined && !issuer.keyUsage.includes('keyCertSign'))) {
     throw new CoreError('ERR_PKI_CHAIN_INVALID', `the issuer certificate '${cert.subject.text}' is not a CA that may sign certificates (basicConstraints cA and keyUsage keyCertSign)`);
   }
   if (cert.notAfter.getTime() <= now.getTime()) throw new CoreError('ERR_PKI_VALIDITY_INVALID', `the issuer certificate '${cert.subject.text}' expired at ${isoSeconds(cert.notAfter)}`);
   return { cert, issuer };
+}
+
+/**
+ * For `entries: ca-only` CRLs: whether a serial is a CA certificate this issuer issued, from the
+ * store alone (undefined when the store does not know it as this issuer's).
+ */
+export function storeEntryIsCa(store: CaStore, issuerSpkiSha256: string): (serial: string) => boolean | undefined {
+  return (serial) => {
+    const rec = store.certificate(serial);
+    return rec !== undefined && rec.issuerSpkiSha256 === issuerSpkiSha256 ? rec.isCa : undefined;
+  };
 }
 
 interface BuildInput extends CommonInput {
@@ -312,7 +351,7 @@ export function prepareIntermediate(input: PrepareIntermediateInput): PreparedCe
   // The key is judged first: its reason (weak, unsupported curve) is the one a person can act on.
   checkPublicKey(csr.spki, { allowed: profile.subjectKey }, 'the CSR key');
   verifyCsrSignature(csr);
-  const issuer = loadIssuer(input.issuerCertificate, input.now);
+  const issuer = loadIssuer(input.issuerCertificate, input.now, input.store, input.trustAnchors);
   if (csr.spki.equals(issuer.issuer.spki)) throw new CoreError('ERR_PKI_CSR_INVALID', 'the CSR carries the issuer\'s own public key; an intermediate needs its own key');
   const notes: string[] = [];
   if (csr.requestedExtensions.length > 0) {
@@ -332,7 +371,8 @@ export function prepareCertificate(input: PrepareCertificateInput): PreparedCert
   if (profile.role === 'root' || profile.role === 'self-signed') throw new CoreError('ERR_PKI_PROFILE_INVALID', `profile '${profile.name}' is for self-signed certificates; use prepareSelfSigned`);
   const spki = Buffer.from(input.spki);
   checkPublicKey(spki, { allowed: profile.subjectKey }, 'the subject key');
-  const issuer = loadIssuer(input.issuerCertificate, input.now);
+  const issuer = loadIssuer(input.issuerCertificate, input.now, input.store, input.trustAnchors);
+  refuseRootIssuing(issuer.cert, profile);
   return build({ ...input, profile, spki, issuer, notes: [] });
 }
 
@@ -353,6 +393,8 @@ export interface PrepareCrlInput {
    * the store to know every listed certificate.
    */
   revoked?: readonly RevokedEntry[];
+  /** CA certificates trusted beyond the store (see {@link CommonInput.trustAnchors}). */
+  trustAnchors?: TrustAnchors;
 }
 
 /**
@@ -364,7 +406,7 @@ export interface PrepareCrlInput {
 export function prepareCrl(input: PrepareCrlInput): PreparedCrl {
   const profile = input.profile;
   if (profile.kind !== 'crl') throw new CoreError('ERR_PKI_PROFILE_INVALID', `profile '${(profile as { name: string }).name}' is not a CRL profile`);
-  const cert = parseIssuer(input.issuerCertificate, 'the CRL issuer certificate');
+  const { cert } = resolveIssuer(input.store, input.issuerCertificate, { what: 'the CRL issuer certificate', ...(input.trustAnchors === undefined ? {} : { trustAnchors: input.trustAnchors }) });
   const issuer = issuerFromCertificate(cert);
   if (!issuer.ca || (issuer.keyUsage !== undefined && !issuer.keyUsage.includes('cRLSign'))) {
     throw new CoreError('ERR_PKI_CHAIN_INVALID', `'${cert.subject.text}' is not a CA that may sign CRLs (basicConstraints cA and keyUsage cRLSign)`);
@@ -373,6 +415,7 @@ export function prepareCrl(input: PrepareCrlInput): PreparedCrl {
   const notes: string[] = [];
   const issuerKey = spkiSha256(issuer.spki);
   const entryIsCa: Record<string, boolean> = {};
+  const isCaOf = storeEntryIsCa(input.store, issuerKey);
   const revoked: RevokedEntry[] = [];
   if (input.revoked !== undefined) {
     if (profile.entries === 'ca-only') throw new CoreError('ERR_PKI_CRL_INVALID', `profile '${profile.name}' lists only CA certificates known to the store; explicit entries are not accepted`);
@@ -383,7 +426,7 @@ export function prepareCrl(input: PrepareCrlInput): PreparedCrl {
   for (const r of input.revoked === undefined ? input.store.revocations(issuerKey) : []) {
     const rec = input.store.certificate(r.serial);
     if (profile.omitExpired && rec !== undefined && Date.parse(rec.notAfter) < backdated.getTime()) continue;
-    entryIsCa[r.serial] = rec?.isCa ?? false;
+    entryIsCa[r.serial] = isCaOf(r.serial) ?? false;
     const entry: RevokedEntry = { serial: r.serial, revocationDate: new Date(r.revokedAt), reason: r.reason };
     if (r.invalidityDate !== undefined) entry.invalidityDate = new Date(r.invalidityDate);
     revoked.push(entry);
@@ -437,29 +480,51 @@ export function prepareCrl(input: PrepareCrlInput): PreparedCrl {
     entryIsCa,
     previousCrlNumber,
   };
-  const problems = lintTbsCertList(tbsDer, crlLintContext(prepared));
+  const problems = lintTbsCertList(tbsDer, crlLintContext(prepared, { issuer: cert, store: input.store }));
   assertLintClean(problems, `CRL number ${crlNumber} of '${cert.subject.text}' (profile '${profile.name}')`, 'before signing');
   return Object.freeze({ ...prepared, tbsSha256: prepared.summary.tbsSha256 });
 }
 
-/** The lint context a prepared certificate is checked against (before and after signing). */
-export function certificateLintContext(p: PreparedCertificate): CertificateLintContext {
+/** What `signPrepared` (and a careful loader) knows better than the prepared object. */
+export interface LintContextOverrides {
+  /** The issuer resolved from the store (ca/issuer), instead of the certificate the object carries. */
+  issuer?: CertificateInfo;
+  /** The time of signing: the lint also judges the object against it. */
+  signingTime?: Date;
+  /** Longest accepted time between preparation and signing (default 7 days). */
+  maxSigningDelayMs?: number;
+}
+
+/**
+ * The lint context a prepared certificate is checked against (before and after signing). The
+ * issuer comes from `overrides.issuer` when given (signPrepared passes the one resolved from the
+ * store), else from the object.
+ */
+export function certificateLintContext(p: PreparedCertificate, overrides: LintContextOverrides = {}): CertificateLintContext {
   return {
     profile: p.profile,
-    issuer: p.issuerCertificate === undefined ? 'self' : issuerFromCertificate(parseCertificate(p.issuerCertificate, 'the issuer certificate')),
+    issuer: p.issuerCertificate === undefined ? 'self' : issuerFromCertificate(overrides.issuer ?? parseCertificate(p.issuerCertificate, 'the issuer certificate')),
     now: p.preparedAt,
     expected: p.expected,
+    ...(overrides.signingTime === undefined ? {} : { signingTime: overrides.signingTime }),
+    ...(overrides.maxSigningDelayMs === undefined ? {} : { maxSigningDelayMs: overrides.maxSigningDelayMs }),
   };
 }
 
-/** The lint context a prepared CRL is checked against (before and after signing). */
-export function crlLintContext(p: PreparedCrl): CrlLintContext {
+/**
+ * The lint context a prepared CRL is checked against (before and after signing). With `store`,
+ * the "is this entry a CA certificate of this issuer" facts come from the store, not the object.
+ */
+export function crlLintContext(p: PreparedCrl, overrides: LintContextOverrides & { store?: CaStore } = {}): CrlLintContext {
+  const issuer = issuerFromCertificate(overrides.issuer ?? parseCertificate(p.issuerCertificate, 'the CRL issuer certificate'));
   return {
     profile: p.profile,
-    issuer: issuerFromCertificate(parseCertificate(p.issuerCertificate, 'the CRL issuer certificate')),
+    issuer,
     now: p.preparedAt,
     previousCrlNumber: BigInt(p.previousCrlNumber),
-    entryIsCa: (serial) => p.entryIsCa[serial],
+    entryIsCa: overrides.store === undefined ? (serial) => p.entryIsCa[serial] : storeEntryIsCa(overrides.store, spkiSha256(issuer.spki)),
     expected: { crlNumber: BigInt(p.crlNumber) },
+    ...(overrides.signingTime === undefined ? {} : { signingTime: overrides.signingTime }),
+    ...(overrides.maxSigningDelayMs === undefined ? {} : { maxSigningDelayMs: overrides.maxSigningDelayMs }),
   };
 }

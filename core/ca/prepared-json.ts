@@ -3,9 +3,12 @@
  * A prepared certificate or CRL as JSON, so it can survive a crash between approval and signing,
  * travel to a custodian's machine for review, or sit in a ceremony state file. Loading trusts
  * nothing but the bytes: the digest is recomputed, the profile re-validated and re-hashed, the
- * summary re-decoded from the TBS, and the linter run again.
+ * summary re-decoded from the TBS, and the linter run again. What the file says about itself
+ * (profile, digests, issuer certificate, CRL entry facts) is checked against the caller's
+ * expectations and the CA store when given, and otherwise marked so that signing demands them.
  *
- * Must never: return a prepared object whose bytes, digest and profile disagree.
+ * Must never: return a prepared object whose bytes, digest and profile disagree, or one that
+ * `signPrepared` would sign on the file's word alone.
  */
 import { createHash } from 'node:crypto';
 
@@ -13,13 +16,15 @@ import { z } from 'zod';
 
 import { CoreError } from '../errors.ts';
 import type { SignAlgorithm } from '../hsm/types.ts';
-import { parseCertificate, parseTbsCertificate, parseTbsCertList } from '../pki/decode.ts';
+import { parseCertificate, parseTbsCertificate, parseTbsCertList, type CertificateInfo } from '../pki/decode.ts';
 import { summarizeCertificate, summarizeCrl, type CsrSummary } from '../pki/describe.ts';
 import { assertLintClean, lintTbsCertificate, lintTbsCertList } from '../pki/lint.ts';
-import { asCertificateProfile, asCrlProfile, profileFromObject, profileSha256 } from '../pki/profile.ts';
+import { asCertificateProfile, asCrlProfile, profileFromObject, profileSha256, type Profile } from '../pki/profile.ts';
 import { isoSeconds } from '../pki/time.ts';
 import { spkiSha256 } from '../pki/keys.ts';
-import { certificateLintContext, crlLintContext, type Prepared, type PreparedCertificate, type PreparedCrl } from './prepare.ts';
+import { resolveIssuer, type TrustAnchors } from './issuer.ts';
+import { certificateLintContext, crlLintContext, storeEntryIsCa, type Prepared, type PreparedCertificate, type PreparedCrl, type PreparedOrigin } from './prepare.ts';
+import type { CaStore } from './store.ts';
 
 /** Format tag of the JSON form. */
 export const PREPARED_FORMAT = 'neam-ca.prepared/1';
@@ -108,12 +113,36 @@ export function preparedToJson(p: Prepared): PreparedJson {
   };
 }
 
+/** What the loader of a prepared file checks it against (everything the file cannot vouch for). */
+export interface PreparedLoadOptions {
+  /**
+   * The CA store: the issuer certificate is resolved from it now (recorded, or verified up to a
+   * recorded root or a trust anchor), and a CRL's "is a CA" entry facts are taken from it.
+   * `signPrepared` does both again regardless.
+   */
+  store?: CaStore;
+  /** CA certificates trusted beyond the store (see ca/issuer). */
+  trustAnchors?: TrustAnchors;
+  /** The profile the operator or ceremony script names (built-in or loaded): the file's must be this one. */
+  profile?: Profile;
+  /** The profile digest the ceremony script names. */
+  expectProfileSha256?: string;
+  /** The approved TBS digest: the file's bytes must hash to it. */
+  expectTbsSha256?: string;
+}
+
 /**
- * Loads a prepared object from its JSON form, re-checking everything.
- * @throws {CoreError} ERR_INPUT_INVALID (shape), ERR_PKI_TBS_MISMATCH (digest), ERR_PKI_PROFILE_INVALID,
- *   ERR_PKI_LINT_FAILED, ERR_PKI_DER_INVALID
+ * Loads a prepared object from its JSON form, re-checking everything it can: the digest is
+ * recomputed, the profile re-validated and re-hashed, the summary re-decoded from the TBS, and the
+ * linter run again. The file's profile, profile digest, issuer certificate and context are its own
+ * claims: with `options` they are checked against the caller's expectations and the store; without,
+ * the object is marked (`origin`) so that `signPrepared` refuses it unless given the approved TBS
+ * digest and the expected profile digest.
+ * @throws {CoreError} ERR_INPUT_INVALID (shape), ERR_PKI_TBS_MISMATCH (digest, signer, serial),
+ *   ERR_PKI_PROFILE_INVALID (invalid, or not the expected profile), ERR_PKI_CHAIN_INVALID (issuer not
+ *   trusted, with `store`), ERR_PKI_LINT_FAILED, ERR_PKI_DER_INVALID
  */
-export function preparedFromJson(input: unknown): Prepared {
+export function preparedFromJson(input: unknown, options: PreparedLoadOptions = {}): Prepared {
   const r = PreparedJsonSchema.safeParse(input);
   if (!r.success) {
     throw new CoreError('ERR_INPUT_INVALID', `not a prepared certificate or CRL (${PREPARED_FORMAT}): ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
@@ -122,13 +151,30 @@ export function preparedFromJson(input: unknown): Prepared {
   const tbsDer = Buffer.from(j.tbs, 'base64');
   const actual = createHash('sha256').update(tbsDer).digest('hex');
   if (actual !== j.tbsSha256) throw new CoreError('ERR_PKI_TBS_MISMATCH', `the prepared bytes hash to ${actual}, not the recorded ${j.tbsSha256}; the file was altered`);
+  if (options.expectTbsSha256 !== undefined && options.expectTbsSha256.toLowerCase() !== actual) {
+    throw new CoreError('ERR_PKI_TBS_MISMATCH', `the prepared bytes (SHA-256 ${actual}) are not the approved ones (SHA-256 ${options.expectTbsSha256.toLowerCase()}); nothing will be signed from this file`, {
+      details: { actual, approved: options.expectTbsSha256.toLowerCase() },
+    });
+  }
   const profile = profileFromObject(j.profile, 'in the prepared file');
   if (profileSha256(profile) !== j.profileSha256) throw new CoreError('ERR_PKI_PROFILE_INVALID', 'the profile in the prepared file does not match its recorded digest; the file was altered');
+  if (options.profile !== undefined && profileSha256(options.profile) !== j.profileSha256) {
+    throw new CoreError('ERR_PKI_PROFILE_INVALID', `the prepared file was built with a profile '${profile.name}' (SHA-256 ${j.profileSha256}) that is not the profile '${options.profile.name}' (SHA-256 ${profileSha256(options.profile)}) named for this signature; nothing will be signed from this file`);
+  }
+  if (options.expectProfileSha256 !== undefined && options.expectProfileSha256.toLowerCase() !== j.profileSha256) {
+    throw new CoreError('ERR_PKI_PROFILE_INVALID', `the prepared file was built with profile '${profile.name}' (SHA-256 ${j.profileSha256}), not the expected profile (SHA-256 ${options.expectProfileSha256.toLowerCase()}); nothing will be signed from this file`);
+  }
+  const origin: PreparedOrigin = { source: 'file', profileVerified: options.profile !== undefined || options.expectProfileSha256 !== undefined, tbsVerified: options.expectTbsSha256 !== undefined };
+  const issuerDer = j.issuerCertificate === undefined ? undefined : Buffer.from(j.issuerCertificate, 'base64');
+  const what = 'the issuer certificate in the prepared file';
+  const issuer: CertificateInfo | undefined =
+    issuerDer === undefined ? undefined : options.store !== undefined ? resolveIssuer(options.store, issuerDer, { what, ...(options.trustAnchors === undefined ? {} : { trustAnchors: options.trustAnchors }) }).cert : parseCertificate(issuerDer, what);
   const signerSpki = Buffer.from(j.signerSpki, 'base64');
-  const signerShouldBe = j.issuerCertificate !== undefined ? parseCertificate(Buffer.from(j.issuerCertificate, 'base64'), 'the issuer certificate in the prepared file').spki : parseTbsCertificate(tbsDer).spki;
+  const signerShouldBe = issuer !== undefined ? issuer.spki : parseTbsCertificate(tbsDer).spki;
   if (!signerSpki.equals(signerShouldBe)) throw new CoreError('ERR_PKI_TBS_MISMATCH', 'the prepared file names a signing key that is not the issuer\'s; the file was altered');
   const preparedAt = new Date(j.preparedAt);
   if (j.kind === 'crl') {
+    if (issuer === undefined) throw new TypeError('a prepared CRL always carries its issuer certificate');
     const p: PreparedCrl = {
       kind: 'crl',
       profile: asCrlProfile(profile),
@@ -138,15 +184,16 @@ export function preparedFromJson(input: unknown): Prepared {
       crlNumber: j.crlNumber,
       previousCrlNumber: j.previousCrlNumber,
       signatureAlgorithm: j.signatureAlgorithm as SignAlgorithm,
-      issuerCertificate: Buffer.from(j.issuerCertificate, 'base64'),
+      issuerCertificate: issuer.der,
       signerSpki,
       signerSpkiSha256: spkiSha256(signerSpki),
       summary: summarizeCrl(parseTbsCertList(tbsDer)),
       notes: j.notes,
       preparedAt,
-      entryIsCa: j.entryIsCa,
+      entryIsCa: options.store === undefined ? j.entryIsCa : storeFacts(options.store, signerSpki, tbsDer),
+      origin,
     };
-    assertLintClean(lintTbsCertList(tbsDer, crlLintContext(p)), 'the prepared CRL', 'before signing');
+    assertLintClean(lintTbsCertList(tbsDer, crlLintContext(p, { issuer, ...(options.store === undefined ? {} : { store: options.store }) })), 'the prepared CRL', 'before signing');
     return Object.freeze(p);
   }
   const e = j.expected;
@@ -171,10 +218,19 @@ export function preparedFromJson(input: unknown): Prepared {
       ...(e.notAfter === undefined ? {} : { notAfter: new Date(e.notAfter) }),
       ...(e.sans === undefined ? {} : { sans: e.sans }),
     },
-    ...(j.issuerCertificate === undefined ? {} : { issuerCertificate: Buffer.from(j.issuerCertificate, 'base64') }),
+    ...(issuer === undefined ? {} : { issuerCertificate: issuer.der }),
     ...(j.csr === undefined ? {} : { csr: j.csr as CsrSummary }),
+    origin,
   };
   if (parseTbsCertificate(tbsDer).serial !== p.serial) throw new CoreError('ERR_PKI_TBS_MISMATCH', 'the prepared file names a serial that is not the one in its bytes');
-  assertLintClean(lintTbsCertificate(tbsDer, certificateLintContext(p)), 'the prepared certificate', 'before signing');
+  assertLintClean(lintTbsCertificate(tbsDer, certificateLintContext(p, issuer === undefined ? {} : { issuer })), 'the prepared certificate', 'before signing');
   return Object.freeze(p);
+}
+
+/** The "is a CA certificate of this issuer" facts of every entry a CRL lists, from the store. */
+function storeFacts(store: CaStore, issuerSpki: Buffer, tbsDer: Buffer): Record<string, boolean> {
+  const isCa = storeEntryIsCa(store, spkiSha256(issuerSpki));
+  const out: Record<string, boolean> = {};
+  for (const e of parseTbsCertList(tbsDer).revoked) out[e.serial] = isCa(e.serial) ?? false;
+  return out;
 }

@@ -2,9 +2,14 @@
  * @module ca/sign
  * The second half of every issuance, in Boulder's order for anything irreversible:
  * 1. the prepared bytes still hash to the prepared digest (and to the approved digest, when the
- *    caller passes one), and the profile is the expected one;
- * 2. the signer's public key is the issuer's key and its algorithm is the prepared one;
- * 3. lint again, check the serial / CRL number is still free in the store;
+ *    caller passes one), and the profile is the expected one; an object loaded from a file must
+ *    come with both expectations (its own claims count for nothing);
+ * 2. the signer's public key is the issuer's key and its algorithm is the prepared one; the issuer
+ *    certificate is resolved from the store (recorded, or verified up to a recorded root or a
+ *    caller's trust anchor), never taken as given;
+ * 3. not expired / stale at signing time, prepared before now and at most 7 days (by default)
+ *    earlier; lint again against the resolved issuer, the preparation time and the signing time,
+ *    with a CRL's "is a CA" facts from the store; check the serial / CRL number is still free;
  * 4. sign once (the only HSM call);
  * 5. verify the signature with the issuer's public key; parse the signed object and confirm its
  *    TBS bytes equal the prepared bytes exactly;
@@ -21,11 +26,12 @@ import { createHash } from 'node:crypto';
 import type { Signer } from '../crypto/signer.ts';
 import { CoreError } from '../errors.ts';
 import { assembleCertificate, assembleCrl } from '../pki/assemble.ts';
-import { checkSignature, parseCertificate, parseCrl, type CertificateInfo, type CrlInfo } from '../pki/decode.ts';
+import { checkSignature, parseCertificate, parseCrl, parseTbsCertificate, parseTbsCertList, type CertificateInfo, type CrlInfo } from '../pki/decode.ts';
 import { signatureAlgorithm as signatureAlgorithmInfo } from '../pki/keys.ts';
-import { assertLintClean, lintTbsCertificate, lintTbsCertList } from '../pki/lint.ts';
+import { assertLintClean, DEFAULT_MAX_SIGNING_DELAY_MS, describeDelay, lintTbsCertificate, lintTbsCertList } from '../pki/lint.ts';
 import { PEM_LABEL, toPem } from '../pki/pem.ts';
 import { isoSeconds } from '../pki/time.ts';
+import { resolveIssuer, type TrustAnchors } from './issuer.ts';
 import { certificateLintContext, crlLintContext, type Prepared, type PreparedCertificate, type PreparedCrl } from './prepare.ts';
 import type { CaStore, CeremonyRef, CertificateRecord, CrlRecord } from './store.ts';
 
@@ -43,6 +49,17 @@ export interface SignOptions {
   expectTbsSha256?: string;
   /** The profile digest the ceremony script names; refused when the prepared profile differs. */
   expectProfileSha256?: string;
+  /**
+   * CA certificates trusted beyond the store (PEM or DER), e.g. the online CA's root from its
+   * pinned trust bundle. The prepared issuer certificate must be recorded in the store, be one of
+   * these, or verify with one of them; it is never trusted as given.
+   */
+  trustAnchors?: TrustAnchors;
+  /**
+   * Longest accepted time between preparation and signing, in milliseconds (default 7 days,
+   * {@link DEFAULT_MAX_SIGNING_DELAY_MS}); a preparation time after `now` is always refused.
+   */
+  maxPreparedAgeMs?: number;
 }
 
 /** An issued certificate. */
@@ -84,6 +101,61 @@ function checkIntegrity(p: Prepared, options: SignOptions): void {
   }
 }
 
+/**
+ * A prepared object from a file carries its own profile and digests; they count only against
+ * expectations from outside the file.
+ * @throws {CoreError} ERR_PKI_PREPARED_UNVERIFIED
+ */
+function checkOrigin(p: Prepared, options: SignOptions): void {
+  if (p.origin?.source !== 'file') return;
+  const missing: string[] = [];
+  if (!p.origin.tbsVerified && options.expectTbsSha256 === undefined) missing.push('the approved TBS digest (expectTbsSha256 / --expect-tbs-sha256)');
+  if (!p.origin.profileVerified && options.expectProfileSha256 === undefined) missing.push("the expected profile (expectProfileSha256, or load the file with the named profile / --profile)");
+  if (missing.length > 0) {
+    throw new CoreError('ERR_PKI_PREPARED_UNVERIFIED', `the prepared ${p.kind === 'crl' ? 'CRL' : 'certificate'} was loaded from a file, whose profile and digests are its own claims; nothing was signed. Give ${missing.join(' and ')}`, {
+      details: { missing: missing.length },
+    });
+  }
+}
+
+/**
+ * The issuer the lint judges against: resolved from the store (or the caller's trust anchors),
+ * never the certificate the prepared object carries as given. For a self-signed certificate, the
+ * signing key must be the certified key.
+ * @throws {CoreError} ERR_PKI_CHAIN_INVALID, ERR_PKI_TBS_MISMATCH
+ */
+function trustedIssuer(p: Prepared, options: SignOptions): CertificateInfo | undefined {
+  if (p.issuerCertificate === undefined) {
+    if (p.kind === 'crl') throw new TypeError('a prepared CRL must carry its issuer certificate');
+    if (!parseTbsCertificate(p.tbsDer).spki.equals(p.signerSpki)) {
+      throw new CoreError('ERR_PKI_TBS_MISMATCH', 'the prepared self-signed certificate names a signing key that is not its own key; nothing was signed');
+    }
+    return undefined;
+  }
+  const { cert } = resolveIssuer(options.store, p.issuerCertificate, { what: p.kind === 'crl' ? 'the CRL issuer certificate' : 'the issuer certificate', ...(options.trustAnchors === undefined ? {} : { trustAnchors: options.trustAnchors }) });
+  if (!cert.spki.equals(p.signerSpki)) throw new CoreError('ERR_PKI_TBS_MISMATCH', "the prepared object names a signing key that is not the issuer's; nothing was signed");
+  return cert;
+}
+
+/**
+ * The preparation time is the prepared object's claim; the signing time is ours. The object must
+ * have been prepared before now, and not longer ago than the allowed delay, so a preparation time
+ * in the past cannot license a backdated certificate or CRL.
+ * @throws {CoreError} ERR_PKI_VALIDITY_INVALID
+ */
+function checkPreparedAt(p: Prepared, what: string, options: SignOptions): void {
+  const delay = options.now.getTime() - p.preparedAt.getTime();
+  const max = options.maxPreparedAgeMs ?? DEFAULT_MAX_SIGNING_DELAY_MS;
+  if (Number.isNaN(delay) || delay < -5 * 60_000) {
+    throw new CoreError('ERR_PKI_VALIDITY_INVALID', `${what} was prepared after the signing time (prepared ${isoSeconds(p.preparedAt)}, signing ${isoSeconds(options.now)}); nothing was signed. Check the clock and prepare it again`);
+  }
+  if (delay > max) {
+    throw new CoreError('ERR_PKI_VALIDITY_INVALID', `${what} was prepared ${describeDelay(delay)} before signing; at most ${describeDelay(max)} may pass between preparation and signing (its validity is counted from the preparation time). Nothing was signed: prepare it again and have it approved again`, {
+      details: { preparedAt: isoSeconds(p.preparedAt), maxPreparedAgeMs: max },
+    });
+  }
+}
+
 function checkSigner(p: Prepared, signer: Signer): void {
   if (!signer.spki.equals(p.signerSpki)) {
     throw new CoreError('ERR_HSM_KEY_MISMATCH', `the signing key (SHA-256(SPKI) ${sha256(signer.spki)}) is not the issuer's key (SHA-256(SPKI) ${p.signerSpkiSha256}); nothing was signed. Select the right key on the token`, {
@@ -112,9 +184,10 @@ function ceremonyCheck(c: CeremonyRef): void {
 /**
  * Signs a prepared certificate or CRL with `signer` (e.g. `hsmSigner(session, key,
  * prepared.signatureAlgorithm)`), verifies and re-lints the result, and records it in the store.
- * @throws {CoreError} ERR_PKI_TBS_MISMATCH, ERR_PKI_PROFILE_INVALID, ERR_HSM_KEY_MISMATCH, ERR_PKI_LINT_FAILED,
- *   ERR_PKI_VALIDITY_INVALID, ERR_PKI_SERIAL_COLLISION, ERR_PKI_CRL_INVALID, ERR_PKI_SIGNATURE_INVALID,
- *   ERR_STORE_FAILED, HSM errors from the signer
+ * @throws {CoreError} ERR_PKI_TBS_MISMATCH, ERR_PKI_PROFILE_INVALID, ERR_PKI_PREPARED_UNVERIFIED,
+ *   ERR_HSM_KEY_MISMATCH, ERR_PKI_CHAIN_INVALID, ERR_PKI_LINT_FAILED, ERR_PKI_VALIDITY_INVALID,
+ *   ERR_PKI_SERIAL_COLLISION, ERR_PKI_CRL_INVALID, ERR_PKI_SIGNATURE_INVALID, ERR_STORE_FAILED,
+ *   HSM errors from the signer
  */
 export function signPrepared(prepared: PreparedCertificate, signer: Signer, options: SignOptions): IssuedCertificate;
 export function signPrepared(prepared: PreparedCrl, signer: Signer, options: SignOptions): IssuedCrl;
@@ -122,17 +195,22 @@ export function signPrepared(prepared: Prepared, signer: Signer, options: SignOp
 export function signPrepared(prepared: Prepared, signer: Signer, options: SignOptions): IssuedCertificate | IssuedCrl {
   ceremonyCheck(options.ceremony);
   checkIntegrity(prepared, options);
+  checkOrigin(prepared, options);
   checkSigner(prepared, signer);
-  return prepared.kind === 'certificate' ? signCertificate(prepared, signer, options) : signCrl(prepared, signer, options);
+  const issuer = trustedIssuer(prepared, options);
+  return prepared.kind === 'certificate' ? signCertificate(prepared, signer, options, issuer) : signCrl(prepared, signer, options, issuer as CertificateInfo);
 }
 
-function signCertificate(p: PreparedCertificate, signer: Signer, options: SignOptions): IssuedCertificate {
-  const ctx = certificateLintContext(p);
+function signCertificate(p: PreparedCertificate, signer: Signer, options: SignOptions, issuer: CertificateInfo | undefined): IssuedCertificate {
   const what = `the ${p.profile.role} certificate '${p.summary.subject || '(empty subject)'}' (serial ${p.serial})`;
-  assertLintClean(lintTbsCertificate(p.tbsDer, ctx), what, 'before signing');
-  if (Date.parse(p.summary.notAfter) <= options.now.getTime()) {
-    throw new CoreError('ERR_PKI_VALIDITY_INVALID', `${what} would be expired at signing time ${isoSeconds(options.now)} (notAfter ${p.summary.notAfter}); prepare it again`);
+  const notAfter = parseTbsCertificate(p.tbsDer).notAfter;
+  if (notAfter.getTime() <= options.now.getTime()) {
+    throw new CoreError('ERR_PKI_VALIDITY_INVALID', `${what} would be expired at signing time ${isoSeconds(options.now)} (notAfter ${isoSeconds(notAfter)}); prepare it again`);
   }
+  checkPreparedAt(p, what, options);
+  // Lint against the preparation time and the signing time, with the issuer from the store.
+  const ctx = certificateLintContext(p, { ...(issuer === undefined ? {} : { issuer }), signingTime: options.now, ...(options.maxPreparedAgeMs === undefined ? {} : { maxSigningDelayMs: options.maxPreparedAgeMs }) });
+  assertLintClean(lintTbsCertificate(p.tbsDer, ctx), what, 'before signing');
   if (options.store.serialExists(p.serial)) {
     throw new CoreError('ERR_PKI_SERIAL_COLLISION', `serial ${p.serial} was recorded for another certificate after this one was prepared; nothing was signed. Prepare it again`, { details: { serial: p.serial } });
   }
@@ -176,16 +254,19 @@ function signCertificate(p: PreparedCertificate, signer: Signer, options: SignOp
   return { kind: 'certificate', der, pem, info, record };
 }
 
-function signCrl(p: PreparedCrl, signer: Signer, options: SignOptions): IssuedCrl {
-  const ctx = crlLintContext(p);
+function signCrl(p: PreparedCrl, signer: Signer, options: SignOptions, issuer: CertificateInfo): IssuedCrl {
   const what = `CRL number ${p.crlNumber} of '${p.summary.issuer}'`;
+  const nextUpdate = parseTbsCertList(p.tbsDer).nextUpdate;
+  if (nextUpdate !== undefined && nextUpdate.getTime() <= options.now.getTime()) {
+    throw new CoreError('ERR_PKI_VALIDITY_INVALID', `${what} would be stale at signing time ${isoSeconds(options.now)}; prepare it again`);
+  }
+  checkPreparedAt(p, what, options);
+  // The issuer from the store; which entries are CA certificates, from the store too.
+  const ctx = crlLintContext(p, { issuer, store: options.store, signingTime: options.now, ...(options.maxPreparedAgeMs === undefined ? {} : { maxSigningDelayMs: options.maxPreparedAgeMs }) });
   assertLintClean(lintTbsCertList(p.tbsDer, ctx), what, 'before signing');
   const last = options.store.lastCrlNumber(p.signerSpkiSha256);
   if (last !== p.previousCrlNumber) {
     throw new CoreError('ERR_PKI_CRL_INVALID', `${what} was prepared after CRL number ${p.previousCrlNumber}, but the store now holds CRL number ${last}; nothing was signed. Prepare the CRL again`);
-  }
-  if (p.summary.nextUpdate !== undefined && Date.parse(p.summary.nextUpdate) <= options.now.getTime()) {
-    throw new CoreError('ERR_PKI_VALIDITY_INVALID', `${what} would be stale at signing time ${isoSeconds(options.now)}; prepare it again`);
   }
 
   const signature = signer.sign(p.tbsDer);

@@ -13,9 +13,17 @@ export const FAILPOINT_PHASES = ['after-started', 'after-act', 'after-completed'
 /** A phase of a step. */
 export type FailpointPhase = (typeof FAILPOINT_PHASES)[number];
 
+/**
+ * True when `spec` names this step and phase. Besides the runner's phases, an action may offer its
+ * own (e.g. `custodian-enrollment`'s `before-pin-change` and `after-so-pin-change`).
+ */
+export function failpointArmed(spec: string | undefined, step: string, phase: string): boolean {
+  return spec !== undefined && spec === `${step}:${phase}`;
+}
+
 /** Kills this process with SIGKILL when `spec` names this step and phase. */
-export function failpoint(spec: string | undefined, step: string, phase: FailpointPhase): void {
-  if (spec === undefined || spec !== `${step}:${phase}`) return;
+export function failpoint(spec: string | undefined, step: string, phase: string): void {
+  if (!failpointArmed(spec, step, phase)) return;
   process.kill(process.pid, 'SIGKILL');
   // The kill is delivered at once; block so nothing else runs in the meantime.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);

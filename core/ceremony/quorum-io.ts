@@ -13,7 +13,6 @@ import { join } from 'node:path';
 
 import { CoreError } from '../errors.ts';
 import type { HsmSession } from '../hsm/types.ts';
-import type { Secret } from '../util/secret.ts';
 import { ActivationSession, custodianSigner, openCustodianFile, parseCustodianFile, rosterDigest, signApproval, type Approval, type ApprovalRequest, type CustodianFile, type Roster } from '../quorum/index.ts';
 import type { CloseSigner } from '../transcript/index.ts';
 import type { CeremonyIo } from './io.ts';
@@ -93,10 +92,14 @@ export interface ActivationRecord {
 
 /**
  * Opens the token with M custodians' shares: each file is checked against the roster before its
- * owner types the passphrase; with M shares the PIN is rebuilt, used to log in, and wiped.
- * @throws {CoreError} ERR_QUORUM_* (named at the custodian who caused it), ERR_HSM_*
+ * owner types the passphrase; with M shares the PIN is rebuilt, used to log in, and wiped. With
+ * `repairUserPin` (finishing an enrollment interrupted after the token's SO PIN became the
+ * quorum's), the quorum's SO PIN sets the user PIN first (`ActivationSession.repairUserPin`); the
+ * session ends logged in as user either way.
+ * @throws {CoreError} ERR_QUORUM_* (named at the custodian who caused it), ERR_HSM_* (with
+ *   `repairUserPin`, ERR_HSM_PIN_INCORRECT: the token's SO PIN is not this quorum's)
  */
-export async function activateWithQuorum(io: CeremonyIo, roster: Roster, session: HsmSession, prefix: string[], options: { usePin?: (pin: Secret) => Promise<void> } = {}): Promise<ActivationRecord> {
+export async function activateWithQuorum(io: CeremonyIo, roster: Roster, session: HsmSession, prefix: string[], options: { repairUserPin?: boolean } = {}): Promise<ActivationRecord> {
   const names = await askNames(io, [...prefix, 'custodians'], roster, roster.threshold, roster.custodians.length, 'Custodians who open the token');
   const activation = new ActivationSession(roster);
   try {
@@ -115,8 +118,8 @@ export async function activateWithQuorum(io: CeremonyIo, roster: Roster, session
       }
     }
     const entered = activation.entered;
-    if (options.usePin === undefined) await activation.login(session);
-    else await activation.withActivationPin('open the token', options.usePin);
+    if (options.repairUserPin === true) await activation.repairUserPin(session);
+    else await activation.login(session);
     return { custodians: entered, quorumId: roster.quorumId, rosterSha256: rosterDigest(roster) };
   } finally {
     activation.wipe();

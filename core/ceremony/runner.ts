@@ -31,7 +31,7 @@ import { ACTIONS, type ActionKind } from './actions/registry.ts';
 import { sha256Hex } from './actions/common.ts';
 import type { CeremonyInfo, CreatedObject, HsmAccess, OutputFiles, OutputRecord, StepContext, StepRecordView } from './actions/types.ts';
 import { describeOffending, probeAirGap, type AirGapReport } from './air-gap.ts';
-import { failpoint, type FailpointPhase } from './failpoints.ts';
+import { failpoint, failpointArmed, type FailpointPhase } from './failpoints.ts';
 import type { CeremonyIo } from './io.ts';
 import { caHomeOf, CEREMONY_FILES, ceremonyFolderName, RESERVED_NAMES, rehearsalSoftHsmDir } from './layout.ts';
 import { acquireLock, type CeremonyLock } from './lock.ts';
@@ -227,14 +227,37 @@ class RunnerHsm implements HsmAccess {
     this.#pin = pin;
   }
 
+  #temporarySo: { serial: string; pin: Secret } | undefined;
+
+  holdTemporarySoPin(serial: string, pin: Secret): void {
+    this.#temporarySo?.pin.wipe();
+    this.#temporarySo = { serial, pin };
+  }
+
+  temporarySoPin(): Secret | undefined {
+    const held = this.#temporarySo;
+    return held !== undefined && held.serial === this.#run.state.ceremony().tokenSerial ? held.pin : undefined;
+  }
+
+  dropTemporarySoPin(): void {
+    this.#temporarySo?.pin.wipe();
+    this.#temporarySo = undefined;
+  }
+
   bindToken(token: TokenInfo): void {
     if (this.#run.state.ceremony().tokenSerial !== token.serial) this.#run.state.setTokenSerial(token.serial, iso(this.#run.now()));
-    // A session opened before the serial was known stays valid: it is on this token.
+    // A session opened before the serial was known stays valid when it is on this token; one on
+    // another token (a token initialised again after an interruption) is closed.
+    if (this.#session !== undefined && this.#session.token.serial !== token.serial) {
+      this.#session.close();
+      this.#session = undefined;
+    }
   }
 
   close(): void {
     this.#pin?.wipe();
     this.#pin = undefined;
+    this.dropTemporarySoPin();
     try {
       this.#session?.close();
     } finally {
@@ -398,6 +421,10 @@ class Run {
       record: (type, data, who) => state.record(type, data, iso(clock()), who ?? SYSTEM, step.id),
       airGap: () => (env.airGap ?? probeAirGap)(),
       ca: () => run.ca(),
+      failpointArmed: (phase) => run.info.rehearsal && failpointArmed(env.failpoint, step.id, phase),
+      failpoint: (phase) => {
+        if (run.info.rehearsal) failpoint(env.failpoint, step.id, phase);
+      },
     };
   }
 

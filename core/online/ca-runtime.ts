@@ -407,7 +407,9 @@ export class CaRuntime {
 
   /**
    * Signs a fresh CRL for every intermediate valid now through core/ca (prepare, lint, sign,
-   * verify, compare the signed TBS, lint again, record), listing its unexpired revoked SVIDs.
+   * verify, compare the signed TBS, lint again, record), listing its unexpired revoked SVIDs. The
+   * intermediate is trusted as the CRL issuer because it verifies up to one of the imported roots
+   * (passed as trust anchors: core/ca never trusts an issuer certificate as given).
    */
   publishCrls(): void {
     const nowMs = this.#o.now();
@@ -416,8 +418,8 @@ export class CaRuntime {
       if (int.info.notBeforeMs > nowMs || int.info.notAfterMs <= nowMs) continue;
       try {
         const revoked = revokedForIssuer(store.db, int.id, nowMs).map((r) => ({ serial: r.serial, revocationDate: new Date(r.revokedAtMs), reason: reasonName(r.reason) }));
-        const prepared = prepareCrl({ profile: this.#crlProfile, issuerCertificate: int.info.der, store: this.#caStore, now: new Date(nowMs), revoked });
-        const issued = signPrepared(prepared, this.#signer(int, prepared.signatureAlgorithm), { store: this.#caStore, ceremony: { id: `online-crl:${int.id}` }, now: new Date(nowMs) });
+        const prepared = prepareCrl({ profile: this.#crlProfile, issuerCertificate: int.info.der, store: this.#caStore, trustAnchors: this.#roots, now: new Date(nowMs), revoked });
+        const issued = signPrepared(prepared, this.#signer(int, prepared.signatureAlgorithm), { store: this.#caStore, trustAnchors: this.#roots, ceremony: { id: `online-crl:${int.id}` }, now: new Date(nowMs) });
         this.#dataVersion = store.db.pragma('data_version', { simple: true }) as number;
         this.#crls.set(int.id, { issuerId: int.id, der: issued.der, number: prepared.crlNumber, thisUpdateMs: Date.parse(issued.record.thisUpdate), nextUpdateMs: Date.parse(issued.record.nextUpdate) });
         metrics.crlPublished.inc({ intermediate: int.id });

@@ -4,6 +4,9 @@
  * distinguished encoding: indefinite or non-minimal lengths, trailing bytes, non-minimal INTEGERs,
  * BOOLEANs other than 00/FF, truncated values, absurd nesting. It also slices the exact bytes of
  * sub-structures (the raw tbsCertificate / tbsCertList) without trusting any ASN.1 library.
+ * Every decoding step costs time linear in its input: OBJECT IDENTIFIERs are bounded (at most
+ * {@link MAX_OID_BYTES} octets, arcs of at most {@link MAX_OID_ARC_BYTES} octets) during the walk,
+ * before any decoder turns them into numbers.
  *
  * Must never: accept BER, or return a slice that extends past its parent.
  */
@@ -109,9 +112,11 @@ function checkPrimitive(t: Tlv, what: string): void {
     case TAG.BIT_STRING:
       if (t.value.length === 0 || (t.value[0] as number) > 7 || (t.value.length === 1 && t.value[0] !== 0)) fail(what, 'a malformed BIT STRING');
       break;
-    case TAG.OID:
-      if (t.value.length === 0 || ((t.value[t.value.length - 1] as number) & 0x80) !== 0) fail(what, 'a malformed OBJECT IDENTIFIER');
+    case TAG.OID: {
+      const problem = oidProblem(t.value);
+      if (problem !== undefined) fail(what, problem);
       break;
+    }
     default:
       break;
   }
@@ -169,25 +174,47 @@ export function buf(x: ArrayBuffer | Uint8Array): Buffer {
 }
 
 /**
- * Decodes the value bytes of an OBJECT IDENTIFIER to dotted form.
+ * Longest OBJECT IDENTIFIER accepted, in content octets. X.509 OIDs stay below 30 octets; the
+ * bound keeps every OID decoder linear (a 256 KiB OID once took over a minute of BigInt work).
+ */
+export const MAX_OID_BYTES = 64;
+/**
+ * Longest arc accepted, in octets: 19 octets carry 133 bits, enough for the 128-bit UUID arcs of
+ * ITU-T X.667 (`2.25.<uuid>`), the longest arcs in real use.
+ */
+export const MAX_OID_ARC_BYTES = 19;
+
+/** What is wrong with OBJECT IDENTIFIER content octets (X.690 §8.19), or undefined. Linear. */
+export function oidProblem(value: Buffer): string | undefined {
+  if (value.length === 0) return 'an empty OBJECT IDENTIFIER';
+  if (value.length > MAX_OID_BYTES) return `an OBJECT IDENTIFIER of ${value.length} octets; at most ${MAX_OID_BYTES} are accepted`;
+  let arcBytes = 0;
+  for (const byte of value) {
+    if (arcBytes === 0 && byte === 0x80) return 'an OBJECT IDENTIFIER arc with a leading 0x80 (not minimal)';
+    arcBytes++;
+    if (arcBytes > MAX_OID_ARC_BYTES) return `an OBJECT IDENTIFIER arc of ${arcBytes} octets or more; at most ${MAX_OID_ARC_BYTES} are accepted`;
+    if ((byte & 0x80) === 0) arcBytes = 0;
+  }
+  if (arcBytes !== 0) return 'a truncated OBJECT IDENTIFIER (malformed: its last octet continues)';
+  return undefined;
+}
+
+/**
+ * Decodes the value bytes of an OBJECT IDENTIFIER to dotted form (bounded: see {@link oidProblem}).
  * @throws {CoreError} ERR_PKI_DER_INVALID
  */
 export function decodeOid(value: Buffer, what = 'the input'): string {
-  if (value.length === 0) fail(what, 'an empty OBJECT IDENTIFIER');
+  const problem = oidProblem(value);
+  if (problem !== undefined) fail(what, problem);
   const arcs: bigint[] = [];
   let acc = 0n;
-  let started = false;
   for (const byte of value) {
-    if (!started && byte === 0x80) fail(what, 'an OBJECT IDENTIFIER arc with a leading 0x80 (not minimal)');
-    started = true;
     acc = (acc << 7n) | BigInt(byte & 0x7f);
     if ((byte & 0x80) === 0) {
       arcs.push(acc);
       acc = 0n;
-      started = false;
     }
   }
-  if (started) fail(what, 'a truncated OBJECT IDENTIFIER');
   const first = arcs[0] as bigint;
   const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
   return [...head, ...arcs.slice(1)].map(String).join('.');

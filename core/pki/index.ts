@@ -45,7 +45,7 @@ export { newSerial, normalizeSerial, SERIAL_PREFIX } from './serial.ts';
 export type { RandomSource } from './serial.ts';
 export { buildTbsCertificate, buildTbsCertList, profileExtensions } from './tbs.ts';
 export type { TbsCertificateParams, TbsCertListParams, ExtensionSpec, RevokedEntry, IssuingDistributionPointSpec, ProfileExtensionInput } from './tbs.ts';
-export { lintTbsCertificate, lintTbsCertList, issuerFromCertificate, assertLintClean, formatLintProblems, spiffeIdProblem } from './lint.ts';
+export { lintTbsCertificate, lintTbsCertList, issuerFromCertificate, assertLintClean, formatLintProblems, spiffeIdProblem, describeDelay, DEFAULT_MAX_SIGNING_DELAY_MS } from './lint.ts';
 export type { LintProblem, IssuerInfo, CertificateLintContext, CrlLintContext } from './lint.ts';
 export { assembleCertificate, assembleCrl } from './assemble.ts';
 export { buildCsr } from './csr.ts';

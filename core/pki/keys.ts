@@ -58,8 +58,11 @@ export function decodeSpki(spki: Uint8Array): PublicKeyInfo {
     }
     const m = modulus[0] === 0 ? modulus.subarray(1) : modulus;
     const bitsLen = m.length === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(m[0] as number));
-    const ev = BigInt(`0x${exp.toString('hex')}`);
-    return { type: 'RSA', bits: bitsLen, exponent: ev <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ev) : ev.toString(), modulus: Buffer.from(m) };
+    const e0 = exp[0] === 0 ? exp.subarray(1) : exp;
+    // Only small exponents become numbers: converting a hostile megabyte-long one to decimal is
+    // superlinear, and it is refused anyway (only 65537 is accepted).
+    const exponent = e0.length <= 6 ? Number(BigInt(`0x${e0.toString('hex') || '0'}`)) : `a ${e0.length}-octet value`;
+    return { type: 'RSA', bits: bitsLen, exponent, modulus: Buffer.from(m) };
   }
   if (oid === KEY_ALG.ecPublicKey) {
     const params = algParts[1];

@@ -49,6 +49,11 @@ export interface IssuerInfo {
   nameConstraints?: { permitted: GeneralNameInfo[]; excluded: GeneralNameInfo[] };
   /** SHA-256 of the issuer certificate DER, when there is one. */
   certificateSha256?: string;
+  /**
+   * True when the issuer certificate is self-issued (issuer name = subject name): a root. The root
+   * signs intermediate CA certificates and CRLs, nothing else (design §2).
+   */
+  selfIssued?: boolean;
 }
 
 /** Issuer info from a decoded issuer certificate. */
@@ -62,6 +67,7 @@ export function issuerFromCertificate(cert: CertificateInfo): IssuerInfo {
     notAfter: cert.notAfter,
     ca: cert.basicConstraints?.ca ?? false,
     certificateSha256: cert.sha256,
+    selfIssued: cert.selfIssued,
   };
   if (cert.basicConstraints?.pathLen !== undefined) info.pathLen = cert.basicConstraints.pathLen;
   if (cert.keyUsage !== undefined) info.keyUsage = cert.keyUsage.usages;
@@ -76,6 +82,14 @@ export interface CertificateLintContext {
   issuer: IssuerInfo | 'self';
   /** The time of preparation; validity and backdating are judged against it. */
   now: Date;
+  /**
+   * The time of signing, when linting for a signature: the certificate must not be expired then,
+   * and the preparation time must lie before it by at most {@link maxSigningDelayMs} (so a
+   * preparation time claimed in the past cannot license backdating).
+   */
+  signingTime?: Date;
+  /** Longest accepted time between preparation and signing (default {@link DEFAULT_MAX_SIGNING_DELAY_MS}). */
+  maxSigningDelayMs?: number;
   /** What the request asked for; each given field must match exactly. */
   expected?: {
     serial?: string;
@@ -89,6 +103,34 @@ export interface CertificateLintContext {
 
 /** Tolerance for clocks when judging "in the future" and "backdated". */
 const CLOCK_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * Default longest time between preparing and signing (7 days): approvals are collected within
+ * their 24-hour default validity, asynchronous ones over a weekend. A longer approval window
+ * (at most 30 days) passes a larger value.
+ */
+export const DEFAULT_MAX_SIGNING_DELAY_MS = 7 * 86_400_000;
+
+/** The signing-time rules shared by certificates and CRLs: preparation before signing, not too long before. */
+function signingTimeProblems(ctx: { now: Date; signingTime?: Date; maxSigningDelayMs?: number }, add: (rule: string, path: string, message: string) => void): void {
+  if (ctx.signingTime === undefined) return;
+  const delay = ctx.signingTime.getTime() - ctx.now.getTime();
+  const max = ctx.maxSigningDelayMs ?? DEFAULT_MAX_SIGNING_DELAY_MS;
+  if (delay < -CLOCK_TOLERANCE_MS) add('neam.prepared-after-signing', '', `it was prepared at ${isoSeconds(ctx.now)}, after the signing time ${isoSeconds(ctx.signingTime)}`);
+  if (delay > max) add('neam.prepared-too-long-ago', '', `it was prepared at ${isoSeconds(ctx.now)}, ${describeDelay(delay)} before the signing time ${isoSeconds(ctx.signingTime)}; at most ${describeDelay(max)} may pass`);
+}
+
+/** "20 days", "5 hours", "12 minutes". */
+export function describeDelay(ms: number): string {
+  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute']];
+  for (const [size, name] of units) {
+    if (ms >= size) {
+      const n = Math.floor(ms / size);
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${Math.max(0, Math.floor(ms / 1000))} seconds`;
+}
 
 const HASH_OF_SIGN = { 'RSA-PKCS1-SHA256': 'SHA-256', 'RSA-PKCS1-SHA384': 'SHA-384', 'RSA-PKCS1-SHA512': 'SHA-512', 'ECDSA-SHA256': 'SHA-256', 'ECDSA-SHA384': 'SHA-384' } as const;
 
@@ -224,6 +266,10 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertificateLintConte
     if (tbs.notBefore.getTime() < issuer.notBefore.getTime()) add('neam.validity-within-issuer', 'validity.notBefore', `notBefore ${isoSeconds(tbs.notBefore)} is before the issuer's notBefore ${isoSeconds(issuer.notBefore)}`);
   }
   if (tbs.notAfter.getTime() <= ctx.now.getTime()) add('neam.not-expired', 'validity.notAfter', `the certificate would already be expired at ${isoSeconds(ctx.now)}`);
+  if (ctx.signingTime !== undefined && tbs.notAfter.getTime() <= ctx.signingTime.getTime() && tbs.notAfter.getTime() > ctx.now.getTime()) {
+    add('neam.not-expired', 'validity.notAfter', `the certificate would already be expired at the signing time ${isoSeconds(ctx.signingTime)}`);
+  }
+  signingTimeProblems(ctx, add);
   const earliest = subtractDuration(ctx.now, backdate).getTime() - CLOCK_TOLERANCE_MS;
   if (tbs.notBefore.getTime() < earliest) add('neam.backdated', 'validity.notBefore', `notBefore ${isoSeconds(tbs.notBefore)} is further in the past than the profile's backdating (${p.validity.backdate}) allows`);
   if (ctx.expected?.notBefore !== undefined && ctx.expected.notBefore.getTime() !== tbs.notBefore.getTime()) add('neam.validity-expected', 'validity.notBefore', `notBefore is ${isoSeconds(tbs.notBefore)}, not the requested ${isoSeconds(ctx.expected.notBefore)}`);
@@ -372,6 +418,10 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertificateLintConte
   }
 
   // Issuer chain rules
+  if (!self && issuer.selfIssued === true && issuer.ca && (p.role !== 'intermediate' || !isCa)) {
+    // Design §2: the offline root signs intermediate CA certificates and its CRL, nothing else.
+    add('neam.root-issues-only-intermediates', 'issuer', `the root signs only intermediate CA certificates and CRLs; this is a ${p.role}${isCa ? '' : ' (not a CA)'} certificate. Issue it from an intermediate`);
+  }
   if (!self) {
     if (!issuer.ca) add('rfc5280.issuer-is-ca', 'issuer', `the issuer '${issuer.subject}' is not a CA`);
     if (issuer.keyUsage !== undefined && !issuer.keyUsage.includes('keyCertSign')) add('rfc5280.issuer-keycertsign', 'issuer', `the issuer '${issuer.subject}' may not sign certificates (no keyCertSign)`);
@@ -408,6 +458,10 @@ export interface CrlLintContext {
   issuer: IssuerInfo;
   /** Time of preparation. */
   now: Date;
+  /** Time of signing (see {@link CertificateLintContext.signingTime}). */
+  signingTime?: Date;
+  /** Longest accepted time between preparation and signing (default {@link DEFAULT_MAX_SIGNING_DELAY_MS}). */
+  maxSigningDelayMs?: number;
   /** The issuer's last recorded CRL number; the new one must be greater. */
   previousCrlNumber?: bigint;
   /** For `entries: ca-only`: whether each revoked serial is a CA certificate of this issuer. */
@@ -450,7 +504,9 @@ export function lintTbsCertList(tbsDer: Uint8Array, ctx: CrlLintContext): LintPr
     if (tbs.nextUpdate.getTime() > max.getTime()) add('profile.crl-validity', 'nextUpdate', `nextUpdate ${isoSeconds(tbs.nextUpdate)} is beyond the profile's ${p.validity.nextUpdate} after thisUpdate`);
     if (tbs.nextUpdate.getTime() > issuer.notAfter.getTime()) add('neam.crl-within-issuer', 'nextUpdate', `nextUpdate ${isoSeconds(tbs.nextUpdate)} is after the issuer's notAfter ${isoSeconds(issuer.notAfter)}`);
     if (tbs.nextUpdate.getTime() <= ctx.now.getTime()) add('neam.crl-not-stale', 'nextUpdate', 'the CRL would already be stale');
+    else if (ctx.signingTime !== undefined && tbs.nextUpdate.getTime() <= ctx.signingTime.getTime()) add('neam.crl-not-stale', 'nextUpdate', `the CRL would already be stale at the signing time ${isoSeconds(ctx.signingTime)}`);
   }
+  signingTimeProblems(ctx, add);
   if (tbs.thisUpdate.getTime() > ctx.now.getTime() + CLOCK_TOLERANCE_MS) add('neam.crl-this-update-future', 'thisUpdate', `thisUpdate ${isoSeconds(tbs.thisUpdate)} is in the future`);
   if (tbs.thisUpdate.getTime() < subtractDuration(ctx.now, p.validity.backdate).getTime() - CLOCK_TOLERANCE_MS) add('neam.backdated', 'thisUpdate', `thisUpdate ${isoSeconds(tbs.thisUpdate)} is further in the past than the profile allows`);
   if (tbs.thisUpdate.getTime() < issuer.notBefore.getTime()) add('neam.crl-within-issuer', 'thisUpdate', 'thisUpdate is before the issuer\'s notBefore');

@@ -5,8 +5,9 @@
  * ceremony or a retired generation: foreign; any change: tampered; the same custodian again:
  * duplicate), before the passphrase is asked, and the share it yields is checked against the
  * roster's share commitment. With M shares the secret is rebuilt in memory, checked against the
- * activation commitment (so a wrong PIN is never sent to the token and never burns a retry),
- * encoded as the PIN, used to log in, and wiped together with the shares.
+ * activation commitment (so a wrong PIN is never sent to the token and never burns a retry), turned
+ * into the token PIN(s) the roster says it governs (the user's, and the security officer's), used
+ * to log in, and wiped together with the shares.
  *
  * A drill ({@link ActivationSession.drill}) does the same without touching the token: it proves
  * that the custodians present still reach the threshold and rebuild the committed secret.
@@ -20,7 +21,7 @@ import { nullLogger, type Logger } from '../log/logger.ts';
 import type { Secret } from '../util/secret.ts';
 import { openCustodianFile, parseCustodianFile, tampered, type CustodianFile } from './custodian-file.ts';
 import { checkCustodianFile, rosterDigest, type Roster, type RosterCustodian } from './roster.ts';
-import { activationPin, binomial, combineShares, commitmentsEqual, shareCommitment, shareX, subsets, verifyActivationCommitment } from './shares.ts';
+import { binomial, combineShares, commitmentsEqual, governsSoPin, shareCommitment, shareX, subsets, tokenPinsFor, verifyActivationCommitment } from './shares.ts';
 
 /** Where an activation stands after a custodian was added. */
 export interface ActivationProgress {
@@ -133,7 +134,7 @@ export class ActivationSession {
     const { file, custodian } = this.precheck(input, source);
     let share: Secret | undefined;
     try {
-      ({ share } = await openCustodianFile(file, passphrase, { share: true }, source));
+      ({ share } = await openCustodianFile(file, passphrase, { share: true }, source, { roster: this.roster }));
       if (share === undefined) throw tampered(file, source, 'it holds no share');
       const expected = shareCommitment(share, { ceremony: this.roster.ceremony, quorumId: this.roster.quorumId, custodian: custodian.name, shareIndex: custodian.shareIndex });
       if (!commitmentsEqual(expected, custodian.shareCommitment)) throw tampered(file, source, 'its share is not the share enrolled for this custodian');
@@ -194,41 +195,89 @@ export class ActivationSession {
   }
 
   /**
-   * Rebuilds the secret, checks it against the commitment, and runs `fn` with the token PIN; then
-   * wipes secret, PIN and shares whatever happens. The session is spent afterwards.
+   * Rebuilds the secret, checks it against the commitment, and runs `fn` with the token PINs it
+   * stands for (the user PIN, and the security officer PIN when the roster governs it); then wipes
+   * secret, PINs and shares whatever happens. The session is spent afterwards.
    * @throws {CoreError} ERR_QUORUM_NOT_MET, ERR_QUORUM_COMMITMENT_MISMATCH, and whatever `fn` throws
    */
-  async withActivationPin<T>(action: string, fn: (pin: Secret) => Promise<T> | T): Promise<T> {
+  async withActivationPins<T>(action: string, fn: (pins: { user: Secret; so?: Secret }) => Promise<T> | T): Promise<T> {
     this.#alive();
     if (!this.complete) throw this.#notMet(action);
     const shares = this.#entered.map((e) => e.share);
-    let pin: Secret | undefined;
+    let pins: { user: Secret; so?: Secret } | undefined;
     try {
       const secret = await combineShares(shares);
       try {
         if (!verifyActivationCommitment(secret, this.roster.ceremony, this.roster.quorumId, this.roster.activationCommitment)) {
           throw new CoreError('ERR_QUORUM_COMMITMENT_MISMATCH', `the shares of ${this.entered.join(', ')} do not rebuild the activation secret committed in the roster; the token was not touched. Check that the roster is the current one for ceremony '${this.roster.ceremony}'`);
         }
-        pin = activationPin(secret);
+        pins = tokenPinsFor(secret, this.roster.pin);
       } finally {
         secret.wipe();
       }
-      return await fn(pin);
+      return await fn(pins);
     } finally {
-      pin?.wipe();
+      pins?.user.wipe();
+      pins?.so?.wipe();
       this.wipe();
     }
   }
 
   /**
-   * Logs the session in to the token with the rebuilt PIN. Afterwards the secret, PIN and shares
-   * are gone; the token session stays logged in.
-   * @throws {CoreError} ERR_QUORUM_NOT_MET, ERR_QUORUM_COMMITMENT_MISMATCH, ERR_HSM_* from the login
+   * Rebuilds the secret, checks it against the commitment, and runs `fn` with the token user PIN;
+   * then wipes secret, PINs and shares whatever happens. The session is spent afterwards.
+   * @throws {CoreError} ERR_QUORUM_NOT_MET, ERR_QUORUM_COMMITMENT_MISMATCH, and whatever `fn` throws
    */
-  async login(session: HsmSession): Promise<void> {
+  withActivationPin<T>(action: string, fn: (pin: Secret) => Promise<T> | T): Promise<T> {
+    return this.withActivationPins(action, (pins) => fn(pins.user));
+  }
+
+  /** Refuses an SO action for a roster whose secret does not govern the SO PIN. */
+  #needsSoGovernance(action: string): void {
+    if (!governsSoPin(this.roster.pin)) {
+      throw new CoreError('ERR_QUORUM_PARAMS_INVALID', `cannot ${action}: quorum ${this.roster.quorumId} does not govern the token's security officer PIN (its roster predates that, or the enrolment left the SO PIN to someone); a custodian rotation with the current SO PIN puts it under the quorum`);
+    }
+  }
+
+  /**
+   * Logs the session in to the token with the rebuilt PIN: the user's (default), or the security
+   * officer's when the roster governs it (`'so'`: only M custodians can reach it). Afterwards the
+   * secret, PINs and shares are gone; the token session stays logged in.
+   * @throws {CoreError} ERR_QUORUM_NOT_MET, ERR_QUORUM_COMMITMENT_MISMATCH, ERR_QUORUM_PARAMS_INVALID
+   *   (SO login with a roster that does not govern the SO PIN), ERR_HSM_* from the login
+   */
+  async login(session: HsmSession, userType: 'user' | 'so' = 'user'): Promise<void> {
     const who = this.entered;
-    await this.withActivationPin('open the token', (pin) => session.login(pin));
-    this.#log.info('token opened by quorum', { ceremony: this.roster.ceremony, quorumId: this.roster.quorumId, tokenLabel: session.token.label, custodians: who });
+    if (userType === 'so') {
+      this.#alive();
+      this.#needsSoGovernance('log in as security officer');
+    }
+    await this.withActivationPins(userType === 'so' ? 'log in as security officer' : 'open the token', (pins) => session.login(userType === 'so' ? (pins.so as Secret) : pins.user, userType));
+    this.#log.info(userType === 'so' ? 'token opened by quorum as security officer' : 'token opened by quorum', { ceremony: this.roster.ceremony, quorumId: this.roster.quorumId, tokenLabel: session.token.label, custodians: who });
+  }
+
+  /**
+   * Finishes an enrolment or rotation interrupted after the SO PIN changed: logged in as security
+   * officer with the quorum's SO PIN, sets the user PIN to the quorum's user PIN (C_InitPIN), then
+   * logs in as user with it. The session is left logged in as user.
+   * @throws {CoreError} ERR_QUORUM_NOT_MET, ERR_QUORUM_COMMITMENT_MISMATCH, ERR_QUORUM_PARAMS_INVALID,
+   *   ERR_HSM_* (ERR_HSM_PIN_INCORRECT: the token's SO PIN is not this quorum's)
+   */
+  async repairUserPin(session: HsmSession): Promise<void> {
+    this.#alive();
+    this.#needsSoGovernance('repair the user PIN');
+    const who = this.entered;
+    await this.withActivationPins('repair the user PIN', (pins) => {
+      if (session.loggedIn) session.logout();
+      session.login(pins.so as Secret, 'so');
+      try {
+        session.initUserPin(pins.user);
+      } finally {
+        session.logout();
+      }
+      session.login(pins.user);
+    });
+    this.#log.info('token user PIN set by quorum (security officer login)', { ceremony: this.roster.ceremony, quorumId: this.roster.quorumId, tokenLabel: session.token.label, custodians: who });
   }
 
   /**

@@ -3,8 +3,9 @@
  * The quorum check that sits between preparing a to-be-signed object and asking the HSM to sign
  * it: M distinct enrolled custodians, each with an unexpired, correctly signed approval of
  * exactly these TBS bytes, and no standing decline. {@link signWithQuorum} wraps the HSM call:
- * check first (a refusal makes no signature), sign, then compare the issued object's TBS with the
- * approved bytes (the Boulder invariant), byte for byte.
+ * check first (the quorum, and that the prepared object is the approved bytes: a refusal makes no
+ * signature and records nothing), sign with the approved digest handed on to the signer, then
+ * compare the issued object's TBS with the approved bytes (the Boulder invariant), byte for byte.
  *
  * Every approval presented is verified; any bad one refuses the whole check with its own code
  * (the first in input order), and the message lists every finding, so an operator never signs
@@ -130,35 +131,89 @@ export function checkQuorum(roster: Roster, target: ApprovalTarget, presented: r
   return decision;
 }
 
+/** The bytes a prepared certificate or CRL (core/ca) will sign, as far as the quorum check needs them. */
+export interface PreparedBytes {
+  readonly tbsDer: Uint8Array;
+  readonly tbsSha256: string;
+}
+
+/** What {@link signWithQuorum} hands the signer besides the approved bytes. */
+export interface SignGuard {
+  /**
+   * SHA-256 (hex) of the approved bytes: pass it to `signPrepared` as `expectTbsSha256`, so that it
+   * refuses other bytes before the HSM signs and before anything is recorded.
+   */
+  expectTbsSha256: string;
+}
+
 /** Input to {@link signWithQuorum}. */
 export interface SignWithQuorumInput<T> {
   roster: Roster;
   operation: string;
-  /** The exact to-be-signed bytes (tbsCertificate or tbsCertList DER) the quorum reviewed. */
-  tbsDer: Uint8Array;
+  /**
+   * The exact to-be-signed bytes (tbsCertificate or tbsCertList DER) the quorum reviewed. Optional
+   * when `prepared` is given (its bytes are then the approved ones); when both are given they must
+   * be equal.
+   */
+  tbsDer?: Uint8Array;
+  /**
+   * The prepared certificate or CRL about to be signed. Checked BEFORE the signer is called: its
+   * bytes must be the approved bytes and hash to its own digest; otherwise nothing is signed.
+   */
+  prepared?: PreparedBytes;
   /** When given, approvals must carry exactly this subject summary. */
   subject?: string;
   approvals: readonly PresentedApproval[];
   now: Date;
-  /** Performs the HSM signature (e.g. `() => signPrepared(prepared, signer)`); called only after the check passed. */
-  sign: (approvedTbs: Buffer) => T | Promise<T>;
+  /**
+   * Performs the HSM signature, called only after every check passed, e.g.
+   * `(_tbs, guard) => signPrepared(prepared, signer, { …, expectTbsSha256: guard.expectTbsSha256 })`.
+   */
+  sign: (approvedTbs: Buffer, guard: SignGuard) => T | Promise<T>;
   /** The DER of the signed certificate or CRL inside the signer's result. */
   signedDer: (result: T) => Uint8Array;
   log?: Logger;
 }
 
+function tbsMismatch(message: string, details: Record<string, unknown>): CoreError {
+  return new CoreError('ERR_PKI_TBS_MISMATCH', message, { details });
+}
+
 /**
- * Checks the quorum, signs, and proves that the issued object's TBS equals the approved bytes.
- * @throws {CoreError} everything {@link checkQuorum} throws (then no signature was made),
- *   ERR_PKI_TBS_MISMATCH (the signed object differs from what was approved: do not use it),
- *   ERR_PKI_DER_INVALID, and whatever `sign` throws
+ * Checks, before anything is signed, that the prepared object is the approved bytes.
+ * @throws {CoreError} ERR_PKI_TBS_MISMATCH
+ */
+function checkPreparedIsApproved(approved: Buffer, approvedSha256: string, prepared: PreparedBytes, operation: string): void {
+  const bytes = Buffer.from(prepared.tbsDer.buffer, prepared.tbsDer.byteOffset, prepared.tbsDer.byteLength);
+  const actual = sha256(bytes);
+  if (actual !== prepared.tbsSha256.toLowerCase()) {
+    throw tbsMismatch(`the prepared ${operation} changed after it was prepared (its bytes hash to ${actual}, it claims ${prepared.tbsSha256}); nothing was signed. Prepare it again`, { actual, prepared: prepared.tbsSha256 });
+  }
+  if (!(bytes.length === approved.length && constantTimeEqual(bytes, approved))) {
+    throw tbsMismatch(`the prepared ${operation} (TBS SHA-256 ${actual}) is not the one the quorum approved (TBS SHA-256 ${approvedSha256}); nothing was signed. Sign the approved object, or ask for approval of this one`, {
+      approvedTbsSha256: approvedSha256,
+      preparedTbsSha256: actual,
+    });
+  }
+}
+
+/**
+ * Checks the quorum and that the prepared object (when given) is the approved bytes, signs, and
+ * proves that the issued object's TBS equals the approved bytes. Every check that can be made
+ * before the HSM call is made before it; the signer receives the approved digest to pass on.
+ * @throws {CoreError} everything {@link checkQuorum} throws and ERR_PKI_TBS_MISMATCH before signing
+ *   (then no signature was made), ERR_PKI_TBS_MISMATCH after signing (the signed object differs
+ *   from what was approved: do not use it), ERR_PKI_DER_INVALID, and whatever `sign` throws
  */
 export async function signWithQuorum<T>(input: SignWithQuorumInput<T>): Promise<{ result: T; decision: QuorumDecision }> {
   const log = input.log ?? nullLogger;
-  const approved = Buffer.from(input.tbsDer);
+  const source = input.tbsDer ?? input.prepared?.tbsDer;
+  if (source === undefined) throw new TypeError('signWithQuorum needs the approved bytes: tbsDer or prepared');
+  const approved = Buffer.from(source);
   const target: ApprovalTarget = { operation: input.operation, tbsSha256: sha256(approved), ...(input.subject === undefined ? {} : { subject: input.subject }) };
   const decision = checkQuorum(input.roster, target, input.approvals, input.now, log);
-  const result = await input.sign(Buffer.from(approved));
+  if (input.prepared !== undefined) checkPreparedIsApproved(approved, target.tbsSha256, input.prepared, input.operation);
+  const result = await input.sign(Buffer.from(approved), { expectTbsSha256: target.tbsSha256 });
   const issued = extractSignedTbs(input.signedDer(result), `the signed ${input.operation} result`);
   if (!(issued.length === approved.length && constantTimeEqual(issued, approved))) {
     log.error('issued TBS differs from the approved TBS', { ceremony: input.roster.ceremony, operation: input.operation, approvedTbsSha256: target.tbsSha256, issuedTbsSha256: sha256(issued) });

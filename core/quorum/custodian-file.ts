@@ -7,7 +7,9 @@
  * under a scrypt key from the custodian's passphrase, with the ceremony, quorum, custodian, share
  * index and file version as associated data. The whole document is signed by the approval key,
  * so a changed byte anywhere is detected before a passphrase is asked for, and a failed decryption
- * of an intact file can only mean a wrong passphrase. docs/quorum.md specifies the format.
+ * of a file vouched for by the roster (or the custodian's pinned approval-key fingerprint) can only
+ * mean a wrong passphrase; without either, the message says that integrity cannot be confirmed.
+ * docs/quorum.md specifies the format.
  *
  * Must never: write a share or private key unsealed, accept a file whose signature fails, or
  * report a tampered file as a wrong passphrase (or the reverse).
@@ -19,8 +21,9 @@ import { z } from 'zod';
 import { CoreError } from '../errors.ts';
 import { softwareSigner, verifySignature, type Signer } from '../crypto/signer.ts';
 import { canonicalJsonBytes } from '../util/canonical-json.ts';
-import { type Secret } from '../util/secret.ts';
+import { constantTimeEqual, type Secret } from '../util/secret.ts';
 import { normalizePassphrase } from './passphrase.ts';
+import { checkCustodianFile, type Roster } from './roster.ts';
 import { base64Bytes, ceremonyId, custodianName, isoTime, parseDocument, quorumId, sha256, sha256Hex } from './schema.ts';
 import { DEFAULT_SCRYPT, deriveSealingKey, NONCE_BYTES, openItem, SALT_BYTES, scryptParamProblems, sealItem, TAG_BYTES, type ScryptParams, type SealedItem } from './seal.ts';
 import { MAX_CUSTODIANS, SHARE_BYTES } from './shares.ts';
@@ -207,6 +210,55 @@ export function custodianFileSignatureValid(file: CustodianFile, spki?: Buffer):
   return verifySignature('ECDSA-SHA256', key, custodianFileSignedBytes(file), Buffer.from(file.signature.value, 'base64'));
 }
 
+/**
+ * What vouches for a custodian file's integrity when it is opened. The file's own signature only
+ * proves self-consistency: a complete forgery (new salt, the forger's approval key, re-signed with
+ * it) verifies too. The roster's pinned key, or the custodian's own record of their approval-key
+ * fingerprint (printed at enrolment), tells a forgery from a wrong passphrase.
+ */
+export interface CustodianFileTrust {
+  /** The current roster: the file is checked against it before anything is derived. */
+  roster?: Roster;
+  /**
+   * SHA-256 of the custodian's approval public key (SPKI DER), hex, as printed at enrolment and
+   * in the roster (colons, spaces and upper case accepted).
+   */
+  approvalKeySha256?: string;
+}
+
+/**
+ * Normalises a pinned approval-key fingerprint (hex, colons/spaces allowed) to lower-case hex.
+ * @throws {CoreError} ERR_QUORUM_PARAMS_INVALID when it is not 64 hex digits
+ */
+export function normalizeApprovalKeySha256(text: string): string {
+  const hex = text.replace(/[\s:]/gu, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/u.test(hex)) {
+    throw new CoreError('ERR_QUORUM_PARAMS_INVALID', 'the approval-key fingerprint must be the SHA-256 printed at enrolment: 64 hex digits (colons and spaces allowed)');
+  }
+  return hex;
+}
+
+/**
+ * Checks a custodian file against what vouches for it (before any passphrase is asked); returns
+ * true when its integrity is confirmed, false when nothing vouches for it.
+ * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED, ERR_QUORUM_SHARE_FOREIGN, ERR_QUORUM_PARAMS_INVALID
+ */
+export function checkCustodianFileTrust(file: CustodianFile, source: string | undefined, trust: CustodianFileTrust | undefined): boolean {
+  let confirmed = false;
+  if (trust?.roster !== undefined) {
+    checkCustodianFile(trust.roster, file, source);
+    confirmed = true;
+  }
+  if (trust?.approvalKeySha256 !== undefined) {
+    const pinned = normalizeApprovalKeySha256(trust.approvalKeySha256);
+    if (!constantTimeEqual(Buffer.from(pinned, 'utf8'), Buffer.from(file.approvalKey.sha256, 'utf8'))) {
+      throw tampered(file, source, `its approval key (SHA-256 ${file.approvalKey.sha256}) is not the approval key pinned for this custodian (SHA-256 ${pinned}); someone replaced the file`);
+    }
+    confirmed = true;
+  }
+  return confirmed;
+}
+
 /** What {@link openCustodianFile} unseals. */
 export interface OpenedCustodianFile {
   /** The Shamir share (when asked for). */
@@ -216,14 +268,17 @@ export interface OpenedCustodianFile {
 }
 
 /**
- * Opens a custodian file with its passphrase. The signature must already have been checked
- * (against the roster's key where there is one); this function checks it again against the key
- * the file names, then derives the key and opens the requested items.
- * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED (signature, or the opened content is not what the
- *   file claims), ERR_QUORUM_PASSPHRASE_INCORRECT, ERR_QUORUM_PARAMS_INVALID
+ * Opens a custodian file with its passphrase. With `trust` (the roster, or the custodian's pinned
+ * approval-key fingerprint) the file is checked against it first, and a failed decryption is
+ * reported as a wrong passphrase of an intact file; without, the file is only checked against the
+ * key it names itself, so a failed decryption may also be a forgery and the message says so.
+ * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED (signature, pinned key, or the opened content is not
+ *   what the file claims), ERR_QUORUM_SHARE_FOREIGN (roster of another quorum),
+ *   ERR_QUORUM_PASSPHRASE_INCORRECT, ERR_QUORUM_PARAMS_INVALID
  */
-export async function openCustodianFile(file: CustodianFile, passphrase: Secret, want: { share?: boolean; approvalKey?: boolean }, source?: string): Promise<OpenedCustodianFile> {
+export async function openCustodianFile(file: CustodianFile, passphrase: Secret, want: { share?: boolean; approvalKey?: boolean }, source?: string, trust?: CustodianFileTrust): Promise<OpenedCustodianFile> {
   const who = `custodian '${file.custodian}'${source === undefined ? '' : ` (${source})`}`;
+  const integrityConfirmed = checkCustodianFileTrust(file, source, trust);
   if (!custodianFileSignatureValid(file)) throw tampered(file, source, 'its signature does not verify');
   const normalized = normalizePassphrase(passphrase);
   let key: Secret;
@@ -238,9 +293,13 @@ export async function openCustodianFile(file: CustodianFile, passphrase: Secret,
     // passphrase even when only the share is wanted.
     const pkcs8 = openItem(key, sealedItemAad(file, 'approval-key'), decodeItem(file.sealed.approvalKey));
     if (pkcs8 === undefined) {
-      throw new CoreError('ERR_QUORUM_PASSPHRASE_INCORRECT', `the passphrase for ${who} is not correct; the file is intact, so check the passphrase and try again`, {
-        details: { custodian: file.custodian },
-      });
+      throw new CoreError(
+        'ERR_QUORUM_PASSPHRASE_INCORRECT',
+        integrityConfirmed
+          ? `the passphrase for ${who} is not correct; the file is intact, so check the passphrase and try again`
+          : `the passphrase for ${who} did not open the file. Without the roster or your approval-key fingerprint this machine cannot confirm that this file is genuine: either the passphrase is wrong or the file was replaced. Try again; if it still fails, check the file with --roster FILE or --approval-key-sha256 HEX (the fingerprint printed at your enrolment)`,
+        { details: { custodian: file.custodian, integrityConfirmed } },
+      );
     }
     try {
       const approvalKey = pkcs8.use((der) => {
@@ -282,10 +341,12 @@ function decodeItem(item: { nonce: string; ciphertext: string }): SealedItem {
 /**
  * Unlocks a custodian's approval key as a {@link Signer} (ECDSA P-256, SHA-256), e.g. to co-sign a
  * ceremony transcript as a witness. Only the approval key is unsealed; the share is not touched.
- * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED, ERR_QUORUM_PASSPHRASE_INCORRECT
+ * `trust` as for {@link openCustodianFile}.
+ * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED, ERR_QUORUM_SHARE_FOREIGN, ERR_QUORUM_PASSPHRASE_INCORRECT,
+ *   ERR_QUORUM_PARAMS_INVALID
  */
-export async function custodianSigner(file: CustodianFile, passphrase: Secret, source?: string): Promise<Signer> {
-  const { approvalKey } = await openCustodianFile(file, passphrase, { approvalKey: true }, source);
+export async function custodianSigner(file: CustodianFile, passphrase: Secret, source?: string, trust?: CustodianFileTrust): Promise<Signer> {
+  const { approvalKey } = await openCustodianFile(file, passphrase, { approvalKey: true }, source, trust);
   return softwareSigner(approvalKey as KeyObject, 'ECDSA-SHA256');
 }
 

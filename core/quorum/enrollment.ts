@@ -1,11 +1,13 @@
 /**
  * @module quorum/enrollment
- * Enrolment of a quorum: draws the random activation secret (the future token user PIN), splits it
- * M-of-N, proves that every M-subset rebuilds it, then enrols custodians one at a time: each types
- * a passphrase twice, gets a new ECDSA P-256 approval key, and receives a sealed, signed custodian
- * file that is opened again with the same passphrase before it is handed out. When all N are
- * enrolled, {@link QuorumEnrollment.finish} returns the public roster and the PIN for the token;
- * after that the enrolment holds nothing.
+ * Enrolment of a quorum: draws the random activation secret (from which both token PINs are
+ * derived), splits it M-of-N, proves that every M-subset rebuilds it, then enrols custodians one at
+ * a time: each types a passphrase twice, gets a new ECDSA P-256 approval key, and receives a
+ * sealed, signed custodian file that is opened again with the same passphrase before it is handed
+ * out. When all N are enrolled, {@link QuorumEnrollment.commitToToken} replaces the token's
+ * temporary SO PIN and its user PIN with the PINs derived from the secret (so the security officer
+ * cannot bypass the quorum); {@link QuorumEnrollment.finish} returns them to a caller that sets
+ * them itself. After that the enrolment holds nothing.
  *
  * Used for the root ceremony (generation 1) and, through quorum/rotation, for every re-split.
  *
@@ -15,6 +17,7 @@
 import type { KeyObject } from 'node:crypto';
 
 import { CoreError, InternalError } from '../errors.ts';
+import type { HsmSession } from '../hsm/types.ts';
 import { nullLogger, type Logger } from '../log/logger.ts';
 import { Secret } from '../util/secret.ts';
 import { generateApprovalKey, openCustodianFile, sealCustodianFile, spkiOf, type CustodianFile, type RandomSource } from './custodian-file.ts';
@@ -23,7 +26,8 @@ import { ROSTER_FORMAT, ROSTER_VERSION, type Roster, type RosterCustodian } from
 import { CUSTODIAN_NAME, CEREMONY_ID, nameKey, sha256 } from './schema.ts';
 import type { ScryptParams } from './seal.ts';
 import { scryptParamProblems } from './seal.ts';
-import { ACTIVATION_SECRET_BYTES, activationCommitment, activationPin, binomial, combineShares, MAX_CUSTODIANS, shareCommitment, splitSecret, subsets } from './shares.ts';
+import { ACTIVATION_SECRET_BYTES, activationCommitment, binomial, combineShares, deriveTokenPin, MAX_CUSTODIANS, shareCommitment, splitSecret, subsets } from './shares.ts';
+import { setQuorumPins } from './token.ts';
 
 /** Options of a new enrolment. */
 export interface EnrollmentOptions {
@@ -52,6 +56,11 @@ export interface CustodianEnrollmentInput {
   approvalKey?: KeyObject;
 }
 
+/** The roster pin spec when the secret governs both token PINs (what enrolment on a token records). */
+const GOVERNS_BOTH: Roster['pin'] = { encoding: 'base64url', secretBytes: 32, derivation: 'hkdf-sha256', pins: ['user', 'so'] };
+/** The roster pin spec when the caller keeps the SO PIN (finish() without governSoPin). */
+const GOVERNS_USER: Roster['pin'] = { encoding: 'base64url', secretBytes: 32, derivation: 'hkdf-sha256', pins: ['user'] };
+
 /** Most M-subsets checked one by one at enrolment; above this a covering sample is checked. */
 const MAX_SUBSET_CHECKS = 1000;
 
@@ -74,6 +83,7 @@ export class QuorumEnrollment {
   #shares: Secret[];
   readonly #entries: RosterCustodian[] = [];
   #finished = false;
+  #soPinChanged = false;
 
   private constructor(init: { options: EnrollmentOptions; quorumId: string; secret: Secret; shares: Secret[] }) {
     const o = init.options;
@@ -192,8 +202,15 @@ export class QuorumEnrollment {
     return file;
   }
 
-  /** The roster as it will be once every custodian is enrolled (throws before that). */
+  /**
+   * The roster as {@link commitToToken} (and a rotation) will make it, once every custodian is
+   * enrolled: the secret governs the user PIN and the SO PIN (throws before all are enrolled).
+   */
   roster(): Roster {
+    return this.#rosterWith(GOVERNS_BOTH);
+  }
+
+  #rosterWith(pin: Roster['pin']): Roster {
     if (this.remaining > 0) throw new CoreError('ERR_QUORUM_NOT_MET', `${this.remaining} of ${this.total} custodians are not enrolled yet`);
     return {
       format: ROSTER_FORMAT,
@@ -205,25 +222,94 @@ export class QuorumEnrollment {
       threshold: this.threshold,
       createdAt: this.createdAt,
       activationCommitment: this.activationCommitment,
-      pin: { encoding: 'base64url', secretBytes: 32 },
+      pin: { ...pin },
       custodians: this.#entries.map((e) => ({ ...e, approvalKey: { ...e.approvalKey } })),
     };
   }
 
+  /** True once {@link commitToToken} changed the token's SO PIN (the custodian files must be kept). */
+  get soPinChanged(): boolean {
+    return this.#soPinChanged;
+  }
+
   /**
-   * Ends the enrolment: returns the roster and the token user PIN (the encoded activation secret),
-   * and wipes the secret and the shares. The caller sets the PIN on the token (C_InitPIN at the
-   * root ceremony; C_SetPIN in a rotation), then wipes it.
-   * @throws {CoreError} ERR_QUORUM_NOT_MET when custodians are missing
+   * Puts the token under this quorum and ends the enrolment: logged in as security officer with
+   * `temporarySoPin` (the SO PIN the token was initialised with, ideally one that only ever existed
+   * in memory: `initTokenWithTemporaryPins`), changes the SO PIN to the one derived from the
+   * activation secret (C_SetPIN), sets the user PIN to the derived user PIN (C_InitPIN), and proves
+   * both by logging in. Afterwards the temporary SO PIN opens nothing, and both PINs are reachable
+   * only with M custodians. Returns the roster (which records that it governs both PINs).
+   *
+   * Write every custodian file and the roster ({@link roster}) BEFORE calling this. If the
+   * temporary SO PIN is wrong or the token refuses before the SO PIN changed, nothing changed and
+   * the enrolment stays open (call again with the right PIN, or {@link abort}); once the SO PIN
+   * changed ({@link soPinChanged}), the enrolment is over whatever happens next, and if the user
+   * PIN step failed, M custodians finish it with `ActivationSession.repairUserPin`.
+   * The caller keeps ownership of `temporarySoPin` and wipes it. With `loginAsUser`, the session
+   * is left logged in as user with the derived user PIN (for a ceremony that uses the token next,
+   * so nobody has to hold the PIN); otherwise it is left logged out.
+   * @throws {CoreError} ERR_QUORUM_NOT_MET (custodians missing), ERR_QUORUM_PARAMS_INVALID (ended),
+   *   ERR_HSM_PIN_INCORRECT (wrong temporary SO PIN: nothing changed), ERR_HSM_FAILED, ERR_HSM_*
    */
-  finish(): { roster: Roster; pin: Secret } {
+  async commitToToken(session: HsmSession, options: { temporarySoPin: Secret; loginAsUser?: boolean }): Promise<{ roster: Roster; token: { label: string; serial: string } }> {
     this.#alive();
-    const roster = this.roster();
-    const pin = activationPin(this.#secret as Secret);
+    const roster = this.#rosterWith(GOVERNS_BOTH);
+    const secret = this.#secret as Secret;
+    const userPin = deriveTokenPin(secret, 'user');
+    const soPin = deriveTokenPin(secret, 'so');
+    const state = { soPinChanged: false, userPinChanged: false };
+    try {
+      setQuorumPins(session, { currentSoPin: options.temporarySoPin, userPin, soPin }, state);
+      if (options.loginAsUser === true) session.login(userPin);
+    } catch (e) {
+      if (!state.soPinChanged) throw e;
+      this.#soPinChanged = true;
+      this.#finished = true;
+      this.wipe();
+      throw new CoreError(
+        'ERR_HSM_FAILED',
+        `the token's security officer PIN now belongs to quorum ${roster.quorumId}, but ${state.userPinChanged ? 'proving the new PINs' : 'setting the user PIN'} failed: keep every custodian file and the roster. ${roster.threshold} custodians can finish with a user-PIN repair (ActivationSession.repairUserPin)`,
+        { cause: e, details: { quorumId: roster.quorumId, userPinChanged: state.userPinChanged } },
+      );
+    } finally {
+      userPin.wipe();
+      soPin.wipe();
+    }
+    this.#soPinChanged = true;
     this.#finished = true;
     this.wipe();
-    this.#log.info('quorum enrolment finished', { ceremony: roster.ceremony, quorumId: roster.quorumId, generation: roster.generation });
-    return { roster, pin };
+    this.#log.info('quorum enrolment committed to the token: user and SO PINs derived from the activation secret', { ceremony: roster.ceremony, quorumId: roster.quorumId, generation: roster.generation, tokenLabel: session.token.label });
+    return { roster, token: { label: session.token.label, serial: session.token.serial } };
+  }
+
+  /**
+   * Ends the enrolment and returns the roster and the token PINs for the caller to set, then wipes
+   * the secret and the shares. Prefer {@link commitToToken}, which sets both PINs itself.
+   *
+   * - Default: returns the derived user PIN only, and a roster recording that the security officer
+   *   PIN is NOT governed by the quorum (`pin.pins: ["user"]`): whoever knows the SO PIN can reset
+   *   the user PIN and bypass the quorum, and a later rotation needs that SO PIN.
+   * - `{ governSoPin: true }`: also returns the derived SO PIN; the caller must change the token's
+   *   SO PIN to it (C_SetPIN while logged in as SO) as well as set the user PIN (C_InitPIN), and
+   *   the roster records that both are governed.
+   * The caller wipes the PINs.
+   * @throws {CoreError} ERR_QUORUM_NOT_MET when custodians are missing
+   */
+  finish(): { roster: Roster; pin: Secret };
+  finish(options: { governSoPin: true }): { roster: Roster; pin: Secret; soPin: Secret };
+  finish(options?: { governSoPin?: boolean }): { roster: Roster; pin: Secret; soPin?: Secret };
+  finish(options: { governSoPin?: boolean } = {}): { roster: Roster; pin: Secret; soPin?: Secret } {
+    this.#alive();
+    const both = options.governSoPin === true;
+    const roster = this.#rosterWith(both ? GOVERNS_BOTH : GOVERNS_USER);
+    const secret = this.#secret as Secret;
+    const pin = deriveTokenPin(secret, 'user');
+    const soPin = both ? deriveTokenPin(secret, 'so') : undefined;
+    this.#finished = true;
+    this.wipe();
+    if (both) this.#log.info('quorum enrolment finished', { ceremony: roster.ceremony, quorumId: roster.quorumId, generation: roster.generation });
+    else this.#log.warn('quorum enrolment finished without governing the security officer PIN; whoever knows it can bypass the quorum', { ceremony: roster.ceremony, quorumId: roster.quorumId, generation: roster.generation });
+    return soPin === undefined ? { roster, pin } : { roster, pin, soPin };
   }
 
   /** Abandons the enrolment and wipes everything; files already handed out become useless. */

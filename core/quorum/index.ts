@@ -32,29 +32,34 @@ export {
   type SignApprovalInput,
   type VerifiedApproval,
 } from './approval.ts';
-export { checkQuorum, evaluateApprovals, signWithQuorum, type ApprovalEvaluation, type ApprovalFinding, type PresentedApproval, type QuorumDecision, type SignWithQuorumInput } from './check.ts';
+export { checkQuorum, evaluateApprovals, signWithQuorum, type ApprovalEvaluation, type ApprovalFinding, type PreparedBytes, type PresentedApproval, type QuorumDecision, type SignGuard, type SignWithQuorumInput } from './check.ts';
+export { operationOf, signPreparedWithQuorum, type SignPreparedWithQuorumInput } from './sign-prepared.ts';
 export {
   CUSTODIAN_FILE_FORMAT,
   CUSTODIAN_FILE_VERSION,
+  checkCustodianFileTrust,
   custodianFileHeader,
   custodianFileSignatureValid,
   custodianSigner,
   generateApprovalKey,
+  normalizeApprovalKeySha256,
   openCustodianFile,
   parseCustodianFile,
   serializeCustodianFile,
   type CustodianFile,
   type CustodianFileHeader,
+  type CustodianFileTrust,
   type OpenedCustodianFile,
   type RandomSource,
 } from './custodian-file.ts';
 export { mixedRandom, QuorumEnrollment, type CustodianEnrollmentInput, type EnrollmentOptions } from './enrollment.ts';
 export { changeCustodianPassphrase } from './passphrase-change.ts';
 export { checkNewPassphrase, MIN_PASSPHRASE_CHARS } from './passphrase.ts';
-export { checkCustodianFile, parseRoster, rosterCustodian, rosterDigest, serializeRoster, ROSTER_FORMAT, type Roster, type RosterCustodian } from './roster.ts';
+export { checkCustodianFile, parseRoster, rosterCustodian, rosterDigest, rosterGovernsSoPin, serializeRoster, ROSTER_FORMAT, type Roster, type RosterCustodian } from './roster.ts';
 export { beginRotation, QuorumRotation, type RotationOptions, type RotationResult } from './rotation.ts';
 export { DEFAULT_SCRYPT, SCRYPT_BOUNDS, type ScryptParams } from './seal.ts';
-export { activationPin, ACTIVATION_SECRET_BYTES } from './shares.ts';
+export { activationPin, ACTIVATION_SECRET_BYTES, deriveTokenPin, governsSoPin, TOKEN_PIN_LABELS, tokenPinsFor, type PinSpec, type TokenPinRole } from './shares.ts';
+export { initTokenWithTemporaryPins, setQuorumPins, type PinChangeState } from './token.ts';
 export { describeTbs, escapeUnsafeText, extractSignedTbs, type TbsDescription, type TbsField } from './tbs.ts';
 export { digestWords, formatDigestWords, PGP_EVEN_WORDS, PGP_ODD_WORDS, PGP_WORD_LIST_SHA256 } from './words.ts';
 

@@ -9,17 +9,17 @@
  * passphrase was proven.
  */
 import { checkNewPassphrase } from './passphrase.ts';
-import { custodianFileHeader, openCustodianFile, sealCustodianFile, type CustodianFile, type RandomSource } from './custodian-file.ts';
+import { custodianFileHeader, normalizeApprovalKeySha256, openCustodianFile, sealCustodianFile, type CustodianFile, type RandomSource } from './custodian-file.ts';
 import { checkCustodianFile, type Roster } from './roster.ts';
 import type { ScryptParams } from './seal.ts';
 import type { Secret } from '../util/secret.ts';
 
 /**
- * Re-seals a custodian file under a new passphrase. With `roster`, the file is first checked
- * against it (pinned key); without, against the key the file names. The new file uses the
- * production scrypt cost unless `kdf` says otherwise.
+ * Re-seals a custodian file under a new passphrase. With `roster` or `approvalKeySha256`, the file
+ * is first checked against it (pinned key); without, only against the key the file names. The new
+ * file uses the production scrypt cost unless `kdf` says otherwise.
  * @throws {CoreError} ERR_QUORUM_SHARE_TAMPERED, ERR_QUORUM_SHARE_FOREIGN, ERR_QUORUM_PASSPHRASE_INCORRECT,
- *   ERR_QUORUM_PASSPHRASE_MISMATCH, ERR_QUORUM_PASSPHRASE_WEAK
+ *   ERR_QUORUM_PASSPHRASE_MISMATCH, ERR_QUORUM_PASSPHRASE_WEAK, ERR_QUORUM_PARAMS_INVALID
  */
 export async function changeCustodianPassphrase(input: {
   file: CustodianFile;
@@ -29,11 +29,15 @@ export async function changeCustodianPassphrase(input: {
   random: RandomSource;
   kdf?: ScryptParams;
   roster?: Roster;
+  /** The custodian's approval-key fingerprint printed at enrolment (checked like the roster). */
+  approvalKeySha256?: string;
 }): Promise<CustodianFile> {
   const { file } = input;
   if (input.roster !== undefined) checkCustodianFile(input.roster, file);
+  if (input.approvalKeySha256 !== undefined) normalizeApprovalKeySha256(input.approvalKeySha256);
   checkNewPassphrase(input.newPassphrase, input.confirmation, file.custodian);
-  const opened = await openCustodianFile(file, input.oldPassphrase, { share: true, approvalKey: true });
+  const trust = { ...(input.roster === undefined ? {} : { roster: input.roster }), ...(input.approvalKeySha256 === undefined ? {} : { approvalKeySha256: input.approvalKeySha256 }) };
+  const opened = await openCustodianFile(file, input.oldPassphrase, { share: true, approvalKey: true }, undefined, trust);
   try {
     const { approvalKey: _k, ...header } = custodianFileHeader(file);
     return await sealCustodianFile({

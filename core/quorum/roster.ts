@@ -16,7 +16,7 @@ import { CoreError } from '../errors.ts';
 import { canonicalJsonBytes } from '../util/canonical-json.ts';
 import { custodianFileSignatureValid, isP256Spki, tampered, type CustodianFile } from './custodian-file.ts';
 import { base64Bytes, ceremonyId, custodianName, isoTime, nameKey, parseDocument, quorumId, sha256, sha256Hex } from './schema.ts';
-import { MAX_CUSTODIANS } from './shares.ts';
+import { governsSoPin, MAX_CUSTODIANS } from './shares.ts';
 
 /** Value of the `format` field. */
 export const ROSTER_FORMAT = 'neam-ca/quorum-roster';
@@ -44,7 +44,12 @@ export const rosterSchema = z
     threshold: z.int().min(2).max(MAX_CUSTODIANS),
     createdAt: isoTime,
     activationCommitment: sha256Hex,
-    pin: z.strictObject({ encoding: z.literal('base64url'), secretBytes: z.literal(32) }),
+    pin: z.union([
+      // Version 1 as first published: the user PIN is the base64url of the secret; the SO PIN is not governed.
+      z.strictObject({ encoding: z.literal('base64url'), secretBytes: z.literal(32) }),
+      // Both PINs named in `pins` are derived from the secret with HKDF-SHA256 (docs/quorum.md).
+      z.strictObject({ encoding: z.literal('base64url'), secretBytes: z.literal(32), derivation: z.literal('hkdf-sha256'), pins: z.union([z.tuple([z.literal('user')]), z.tuple([z.literal('user'), z.literal('so')])]) }),
+    ]),
     custodians: z.array(entrySchema).min(2).max(MAX_CUSTODIANS),
   })
   .superRefine((r, ctx) => {
@@ -80,6 +85,14 @@ export function parseRoster(input: Uint8Array | string, source?: string): Roster
 /** The roster's text (pretty JSON, trailing newline). */
 export function serializeRoster(roster: Roster): string {
   return `${JSON.stringify(roster, null, 2)}\n`;
+}
+
+/**
+ * True when the roster's activation secret governs the token's security officer PIN too (so the
+ * SO cannot bypass the quorum); false for rosters whose SO PIN someone else holds.
+ */
+export function rosterGovernsSoPin(roster: Roster): boolean {
+  return governsSoPin(roster.pin);
 }
 
 /** SHA-256 (hex) of the roster's RFC 8785 JSON: the value a transcript records and people compare. */

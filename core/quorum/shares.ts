@@ -7,12 +7,14 @@
  *
  * Commitments are HMAC-SHA256 keyed with the secret value over a canonical (RFC 8785) context, so a
  * commitment from one ceremony or quorum generation never matches another's. The secret and each
- * share carry at least 256 bits of entropy, so a commitment cannot be inverted by guessing.
+ * share carry at least 256 bits of entropy, so a commitment cannot be inverted by guessing. The
+ * token's user PIN and security officer's PIN are both derived from the one secret (HKDF-SHA256
+ * under distinct labels), so M custodians govern both and nobody else knows either.
  *
  * Must never: implement Shamir's scheme itself, keep an unwiped copy of a share or the secret, or
  * return the secret in any form other than a {@link Secret}.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 
 import { combine, split } from 'shamir-secret-sharing';
 
@@ -100,12 +102,62 @@ export function verifyActivationCommitment(secret: Secret, ceremony: string, quo
 }
 
 /**
- * The token user PIN for an activation secret: the unpadded base64url text (RFC 4648 §5) of its
- * 32 bytes, 43 ASCII characters. Returned as a new {@link Secret}; the caller wipes it after login.
+ * The token user PIN of a roster without a `derivation` (the first version of the format): the
+ * unpadded base64url text (RFC 4648 §5) of the secret's 32 bytes, 43 ASCII characters. Rosters
+ * made now derive both token PINs with {@link deriveTokenPin}. Returned as a new {@link Secret};
+ * the caller wipes it after login.
  */
 export function activationPin(secret: Secret): Secret {
   // Encoded by hand into a buffer we own, so no unwipeable JS string of the PIN is created here.
   return Secret.fromBytes(secret.use((b) => base64urlBytes(b)));
+}
+
+/** The token users whose PIN the activation secret can govern. */
+export type TokenPinRole = 'user' | 'so';
+
+/** HKDF `info` label of each token PIN (docs/quorum.md). */
+export const TOKEN_PIN_LABELS: Readonly<Record<TokenPinRole, string>> = {
+  user: 'neam-ca/quorum/token-pin/v1/user',
+  so: 'neam-ca/quorum/token-pin/v1/so',
+};
+
+/**
+ * A token PIN derived from the activation secret: HKDF-SHA256 (RFC 5869) with IKM = the 32-byte
+ * secret, an empty salt, info = the UTF-8 label of the role ({@link TOKEN_PIN_LABELS}), 32 bytes
+ * of output, encoded as unpadded base64url (43 ASCII characters). The user PIN and the security
+ * officer's PIN are independent: knowing one (e.g. from a PIN-logging driver) reveals neither the
+ * other nor the secret. Returned as a new {@link Secret}; the caller wipes it.
+ */
+export function deriveTokenPin(secret: Secret, role: TokenPinRole): Secret {
+  const okm = Buffer.from(secret.use((ikm) => hkdfSync('sha256', ikm, Buffer.alloc(0), Buffer.from(TOKEN_PIN_LABELS[role], 'utf8'), 32)));
+  try {
+    return Secret.fromBytes(base64urlBytes(okm));
+  } finally {
+    okm.fill(0);
+  }
+}
+
+/** How a roster turns the secret into token PINs (its `pin` member). */
+export interface PinSpec {
+  encoding: 'base64url';
+  secretBytes: 32;
+  derivation?: 'hkdf-sha256';
+  pins?: readonly TokenPinRole[];
+}
+
+/** True when the roster's secret also governs the security officer's PIN. */
+export function governsSoPin(spec: PinSpec): boolean {
+  return spec.derivation === 'hkdf-sha256' && (spec.pins ?? []).includes('so');
+}
+
+/**
+ * The token PINs an activation secret stands for under a roster's pin spec: the user PIN always,
+ * the SO PIN when the roster governs it. The caller wipes both.
+ */
+export function tokenPinsFor(secret: Secret, spec: PinSpec): { user: Secret; so?: Secret } {
+  if (spec.derivation === undefined) return { user: activationPin(secret) };
+  const user = deriveTokenPin(secret, 'user');
+  return governsSoPin(spec) ? { user, so: deriveTokenPin(secret, 'so') } : { user };
 }
 
 const B64URL = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', 'ascii');

@@ -135,6 +135,15 @@ export class QuorumStore {
     return row === undefined ? undefined : parseRoster(row.roster_json);
   }
 
+  /**
+   * Every roster recorded for a ceremony, oldest first, with its status (e.g. to find a pending
+   * enrolment that an interruption left between recording its roster and changing the token PINs).
+   */
+  rostersOf(ceremony: string): Array<{ roster: Roster; status: RosterStatus }> {
+    const rows = this.#store.db.prepare('SELECT status, roster_json FROM quorum_rosters WHERE ceremony = ? ORDER BY generation, created_at, rowid').all(ceremony) as Array<{ status: RosterStatus; roster_json: string }>;
+    return rows.map((r) => ({ roster: parseRoster(r.roster_json), status: r.status }));
+  }
+
   /** A roster by quorum id with its status. */
   roster(quorumId: string): { roster: Roster; status: RosterStatus } | undefined {
     const row = this.#store.db.prepare('SELECT status, roster_json FROM quorum_rosters WHERE quorum_id = ?').get(quorumId) as { status: RosterStatus; roster_json: string } | undefined;

@@ -14,6 +14,7 @@ import { type AlgorithmIdentifier, NameConstraints, TBSCertificate, TBSCertList,
 import * as x509 from '@peculiar/x509';
 
 import { CoreError } from '../errors.ts';
+import { parseDer } from '../pki/der.ts';
 import { sha256 } from './schema.ts';
 
 /** Largest TBS accepted (a CRL with many entries is the large case). */
@@ -143,7 +144,34 @@ function generalName(n: GeneralName): string {
   return 'other name';
 }
 
-function describeExtension(ext: x509.Extension): TbsField {
+/** The error for TBS bytes whose structure or an extension value cannot be decoded. */
+function undecodable(what: string, detail: string): CoreError {
+  return new CoreError('ERR_PKI_DER_INVALID', `${what} is not valid DER: ${detail}. Do not approve it; ask for the request to be prepared again`);
+}
+
+/**
+ * Decodes one extension (the library parses the value on construction) and describes it. A known
+ * extension whose value does not decode is refused, never shown half-decoded; an unknown one is
+ * shown as bytes.
+ * @throws {CoreError} ERR_PKI_DER_INVALID
+ */
+function describeRawExtension(raw: ArrayBuffer, what: string): TbsField {
+  let ext: x509.Extension;
+  try {
+    ext = x509.ExtensionFactory.create(raw);
+  } catch {
+    let oid = 'an extension';
+    try {
+      oid = `the ${EXT_NAMES[new x509.Extension(raw).type] ?? 'unknown'} extension`;
+    } catch {
+      // The outer Extension structure itself is broken: keep the generic wording.
+    }
+    throw undecodable(what, `${oid} cannot be decoded`);
+  }
+  return describeExtension(ext, what);
+}
+
+function describeExtension(ext: x509.Extension, what: string): TbsField {
   const name = EXT_NAMES[ext.type] ?? `Extension ${ext.type}`;
   const label = `${name}${ext.critical ? ' (critical)' : ''}`;
   let value: string;
@@ -168,6 +196,7 @@ function describeExtension(ext: x509.Extension): TbsField {
       value = lines.join(' ');
     }
   } catch {
+    if (EXT_NAMES[ext.type] !== undefined) throw undecodable(what, `its ${name} extension cannot be decoded`);
     value = `${Buffer.from(ext.value).length} bytes (not decoded): ${hexColon(Buffer.from(ext.value).subarray(0, 64))}`;
   }
   return { label, value };
@@ -205,6 +234,19 @@ export function describeTbs(tbs: Uint8Array): TbsDescription {
   const der = Buffer.from(tbs.buffer, tbs.byteOffset, tbs.byteLength);
   const top = readTlv(der, 0, der.length, 'the to-be-signed data');
   if (top.tag !== 0x30 || top.end !== der.length) throw derError('the to-be-signed data');
+  // The strict walk first: DER only, and bounded OBJECT IDENTIFIERs before any library decodes one.
+  parseDer(der, 'the to-be-signed data');
+  try {
+    return describeParsed(der);
+  } catch (e) {
+    // Only CoreErrors leave: a library exception on hostile bytes is a decoding failure, not a bug
+    // to report as an internal error.
+    if (e instanceof CoreError) throw e;
+    throw undecodable('the to-be-signed data', 'a field cannot be decoded');
+  }
+}
+
+function describeParsed(der: Buffer): TbsDescription {
   const tbsSha256 = sha256(der);
   let cert: TBSCertificate | undefined;
   try {
@@ -235,7 +277,7 @@ export function describeTbs(tbs: Uint8Array): TbsDescription {
       { label: 'Validity', value: `${Number.isInteger(days) ? days : days.toFixed(2)} days` },
       { label: 'Public key', value: keyDescription(spki) },
       { label: 'Public key SHA-256 (SPKI)', value: sha256(spki) },
-      ...parsed.extensions.map(describeExtension),
+      ...(cert.extensions ?? []).map((e) => describeRawExtension(AsnConvert.serialize(e), 'the to-be-signed certificate')),
     ];
     return { kind: 'certificate', subject: escapeUnsafeText(parsed.subject === '' ? '(empty subject)' : parsed.subject), fields: fields.map(safeField), tbsSha256 };
   }
@@ -249,7 +291,7 @@ export function describeTbs(tbs: Uint8Array): TbsDescription {
   const thisUpdate = list.thisUpdate.getTime();
   const nextUpdate = list.nextUpdate?.getTime();
   const entries = list.revokedCertificates ?? [];
-  const exts = (list.crlExtensions ?? []).map((e) => new x509.Extension(AsnConvert.serialize(e)));
+  const exts = (list.crlExtensions ?? []).map((e) => AsnConvert.serialize(e));
   const fields: TbsField[] = [
     { label: 'Object', value: 'X.509 CRL (tbsCertList)' },
     { label: 'Version', value: list.version === undefined ? 'v1' : `v${list.version + 1}` },
@@ -263,7 +305,7 @@ export function describeTbs(tbs: Uint8Array): TbsDescription {
       value: `serial ${hexColon(e.userCertificate)} at ${e.revocationDate.getTime().toISOString()}`,
     })),
     ...(entries.length > 100 ? [{ label: 'Revoked (more)', value: `${entries.length - 100} more entries not listed` }] : []),
-    ...exts.map(describeExtension),
+    ...exts.map((raw) => describeRawExtension(raw, 'the to-be-signed CRL')),
   ];
   const number = fields.find((f) => f.label.startsWith('CRL Number'))?.value;
   return { kind: 'crl', subject: escapeUnsafeText(`CRL of ${issuer}${number === undefined ? '' : ` number ${number}`}`), fields: fields.map(safeField), tbsSha256 };

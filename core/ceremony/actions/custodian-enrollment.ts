@@ -5,14 +5,23 @@
  * participants holding the `custodian` role) one at a time: each types a new passphrase twice and
  * receives a custodian file on their own medium (their share and a new approval key, sealed under
  * the passphrase, bound to this ceremony), read back and opened again before the next one. Then
- * the roster (public) is written and recorded as the CA's current quorum, its SHA-256 read aloud,
- * and the token's user PIN is set to the activation secret with the security officer's PIN.
- * Nobody ever sees the PIN; from here on the token opens with M custodians.
+ * the roster (public) is written and recorded as the CA's *pending* quorum, and the token is put
+ * under the quorum (`QuorumEnrollment.commitToToken`): logged in as security officer with the
+ * temporary SO PIN `token-init` left in this run's memory, its SO PIN is changed to one derived
+ * from the secret, its user PIN set to another, both proven; the roster becomes *current*, its
+ * SHA-256 is read aloud, and the session stays logged in as user for the next steps. Nobody ever
+ * sees either PIN; from here on the token opens only with M custodians (security review H1).
  *
- * After a crash the step is run again: the SO PIN resets the user PIN to a new split, and files
- * from the interrupted attempt open nothing (another quorum id).
+ * Crash points and how `resume` continues (see docs/ceremony-runner.md):
+ * - before the roster was recorded, or recorded but the SO PIN never changed: the token's
+ *   temporary PINs died with the process, so it is unusable; the resume says how to reset that
+ *   (empty) token, then this step initialises it again and enrols again (new quorum id: files of
+ *   the interrupted attempt open nothing);
+ * - SO PIN changed, user PIN not yet: M custodians finish with `repairUserPin`; adopted;
+ * - both PINs changed: M custodians open the token; adopted.
  *
- * Must never: show, log or store the activation secret, a share or a passphrase.
+ * Must never: show, log or store the activation secret, a share, a PIN or a passphrase; change a
+ * token PIN before every custodian file and the roster are written.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -21,13 +30,16 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 
 import { CoreError, isCoreError } from '../../errors.ts';
+import type { HsmSession, TokenInfo } from '../../hsm/types.ts';
 import { activateWithQuorum } from '../quorum-io.ts';
-import { digestWords, formatDigestWords, mixedRandom, QuorumEnrollment, rosterDigest, serializeCustodianFile, serializeRoster } from '../../quorum/index.ts';
+import { digestWords, formatDigestWords, initTokenWithTemporaryPins, mixedRandom, QuorumEnrollment, rosterDigest, serializeCustodianFile, serializeRoster, type Roster, type RosterStatus } from '../../quorum/index.ts';
 import { writeFileExclusive } from '../../util/fs-atomic.ts';
+import type { Secret } from '../../util/secret.ts';
 import { holders } from '../site.ts';
 import { outputName, sha256Hex } from './common.ts';
 import { custodiansAtLeast, needsShares } from './quorum-checks.ts';
-import type { ActionDefinition } from './types.ts';
+import { resetAdvice } from './token-init.ts';
+import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 
 const params = z.strictObject({
   /** scrypt cost of the custodian files as log2(N) (17 = 128 MiB per unlock; 14 only for tests). */
@@ -40,9 +52,54 @@ function slug(name: string): string {
   return name.normalize('NFKD').replace(/[^A-Za-z0-9]+/gu, '-').replace(/^-|-$/gu, '').toLowerCase() || 'custodian';
 }
 
+/** Tokens with the ceremony's label (initialised). */
+function labelled<P>(ctx: StepContext<P>): TokenInfo[] {
+  const label = ctx.hsm.selector().label;
+  return ctx.hsm
+    .module()
+    .tokens()
+    .filter((t) => t.initialized && t.label === label);
+}
+
+/**
+ * Rehearsal crash injection between the SO PIN change (C_SetPIN) and the user PIN (C_InitPIN)
+ * inside `commitToToken` (`NEAM_CA_FAILPOINT=<step>:after-so-pin-change`).
+ */
+function crashAfterSetPin(session: HsmSession, crash: () => void): HsmSession {
+  return new Proxy(session, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      return prop === 'setPin'
+        ? (...args: unknown[]) => {
+            const r = fn(...args);
+            crash();
+            return r;
+          }
+        : fn;
+    },
+  });
+}
+
+/** The rosters this ceremony recorded that are not abandoned (at most one is expected). */
+function liveRosters<P>(ctx: StepContext<P>): Array<{ roster: Roster; status: RosterStatus }> {
+  return ctx
+    .ca()
+    .quorum.rostersOf(ctx.ceremony.id)
+    .filter((r) => r.status === 'pending' || r.status === 'current');
+}
+
+function resultOf(ctx: StepContext<Params>, roster: Roster, custodians: Array<Record<string, string | number>>): StepOutcome {
+  const digest = rosterDigest(roster);
+  return {
+    result: { quorumId: roster.quorumId, generation: roster.generation, threshold: roster.threshold, total: roster.custodians.length, pins: ['user', 'so'], rosterSha256: digest, rosterWords: digestWords(digest), roster: ctx.params.roster, custodians },
+  };
+}
+
 /** `custodian-enrollment`. */
 export const custodianEnrollment: ActionDefinition<Params> = {
-  summary: "split the token's activation secret M-of-N; seal each custodian's share and new approval key under their passphrase onto their own medium; set the token PIN",
+  summary: "split the token's activation secret M-of-N; seal each custodian's share and new approval key under their passphrase onto their own medium; replace the token's temporary SO PIN and its user PIN with PINs derived from the secret",
   ceremonyTypes: ['root'],
   params,
   pointOfNoReturn: false,
@@ -58,19 +115,47 @@ export const custodianEnrollment: ActionDefinition<Params> = {
   questions: (_p, step) => [
     { key: ['steps', step.id, 'medium', '*'], secret: false, attestation: false, description: "folder on the custodian's own medium where their custodian file is written (one per custodian name)" },
     { key: ['steps', step.id, 'passphrase', '*'], secret: true, attestation: false, description: "the custodian's new passphrase, typed twice (one per custodian name; rehearsals only)" },
-    { key: ['token', 'so-pin'], secret: true, attestation: false, description: "the security officer's PIN, to set the user PIN" },
   ],
   async precondition(ctx) {
     const custodians = holders(ctx.site, 'custodian');
     if (custodians.length !== ctx.script.quorum.n) {
       throw new CoreError('ERR_CEREMONY_ROLE_MISSING', `the quorum has N = ${ctx.script.quorum.n} custodians, but the site file lists ${custodians.length} participant(s) with the role 'custodian'`);
     }
-    if (ctx.hsm.token() === undefined) throw new CoreError('ERR_HSM_TOKEN_NOT_PRESENT', `token '${ctx.hsm.selector().label}' is not present; it is initialised by token-init before the enrollment`);
     if (ctx.ca().currentRoster() !== undefined) {
       throw new CoreError('ERR_CEREMONY_STATE_INVALID', `the CA folder ${ctx.ceremony.caHome} already has a current quorum; a root ceremony enrols the first one (custodians change through a rotation)`);
     }
+    if (ctx.hsm.temporarySoPin() !== undefined) {
+      if (ctx.hsm.token() === undefined) throw new CoreError('ERR_HSM_TOKEN_NOT_PRESENT', `token '${ctx.hsm.selector().label}' is not present; it was initialised by token-init in this run: reconnect it`);
+      return;
+    }
+    // This run did not initialise the token (a new run after an interruption or a failure): the
+    // temporary PINs token-init chose existed only in the earlier process.
+    const present = labelled(ctx);
+    if (present.length > 0) {
+      const t = present[0]!;
+      throw new CoreError(
+        'ERR_CEREMONY_RECONCILE_FAILED',
+        `token '${t.label}' (serial ${t.serial}) was initialised with temporary PINs by an earlier run of this ceremony, which ended before the custodian enrollment replaced them: nobody knows its PINs, so it can never be put under the quorum. To continue, ${resetAdvice(ctx, t)}`,
+        { details: { label: t.label, serial: t.serial } },
+      );
+    }
+    if (!ctx.hsm.module().tokens().some((t) => !t.initialized)) {
+      throw new CoreError('ERR_HSM_TOKEN_NOT_PRESENT', `no uninitialised token slot is available in ${ctx.hsm.module().modulePath} to initialise '${ctx.hsm.selector().label}' again`);
+    }
   },
   async execute(ctx) {
+    let temporarySoPin: Secret | undefined = ctx.hsm.temporarySoPin();
+    if (temporarySoPin === undefined) {
+      // After an interruption the reset token is initialised again (the precondition proved the
+      // label free), with temporary PINs held in this run's memory only.
+      const previousSerial = ctx.hsm.selector().serial ?? null;
+      const { token, temporarySoPin: fresh } = initTokenWithTemporaryPins(ctx.hsm.module(), ctx.hsm.selector().label);
+      ctx.hsm.bindToken(token);
+      ctx.hsm.holdTemporarySoPin(token.serial, fresh);
+      temporarySoPin = fresh;
+      ctx.record('token.initialised-again', { label: token.label, serial: token.serial, previousSerial, reason: 'the temporary PINs of the token initialised earlier were lost with an interrupted run' });
+      ctx.io.event({ type: 'display', step: ctx.step.id, message: `Token '${token.label}' initialised again: serial ${token.serial} (it replaces serial ${previousSerial ?? '?'}; record the new serial in the site file). Its temporary PINs exist only in this process.`, data: { serial: token.serial } });
+    }
     const session = ctx.hsm.session();
     const custodians = holders(ctx.site, 'custodian');
     const { m, n } = ctx.script.quorum;
@@ -83,8 +168,8 @@ export const custodianEnrollment: ActionDefinition<Params> = {
       random: mixedRandom((k) => randomBytes(k), (k) => session.random(k)),
       kdf: { N: 2 ** ctx.params['scrypt-log2n'], r: 8, p: 1 },
     });
-    const files: Array<{ name: string; shareIndex: number; file: string; fileSha256: string; approvalKeySha256: string }> = [];
     try {
+      const files: Array<{ name: string; shareIndex: number; file: string; fileSha256: string; approvalKeySha256: string }> = [];
       ctx.io.event({ type: 'display', step: ctx.step.id, message: `Enrolling ${n} custodians for a ${m}-of-${n} quorum (quorum id ${enrollment.quorumId}). One custodian at a time; nobody else looks at the keyboard.` });
       for (const c of custodians) {
         ctx.io.event({ type: 'display', step: ctx.step.id, message: `Custodian ${c.name}: insert your medium.` });
@@ -96,10 +181,9 @@ export const custodianEnrollment: ActionDefinition<Params> = {
         });
         const passphrase = await ctx.io.askSecret({ kind: 'secret', key: ctx.key('passphrase', c.name), prompt: `${c.name}: new passphrase: `, confirm: true, minLength: 12 });
         const confirmation = passphrase.clone();
-        let text: string;
         try {
           const file = await enrollment.addCustodian({ name: c.name, passphrase, confirmation });
-          text = serializeCustodianFile(file);
+          const text = serializeCustodianFile(file);
           const path = join(medium, `neam-custodian-${slug(c.name)}-${enrollment.quorumId.slice(0, 8)}.json`);
           writeFileExclusive(path, text, 0o600);
           // Read back from the medium before the next custodian comes forward.
@@ -111,33 +195,39 @@ export const custodianEnrollment: ActionDefinition<Params> = {
           confirmation.wipe();
         }
       }
-    } catch (e) {
-      enrollment.abort();
-      throw e;
-    }
-    const { roster, pin } = enrollment.finish();
-    try {
+      // Every custodian file and the roster exist before any PIN changes: afterwards they are the
+      // only way into the token. The roster is pending until the token accepted the new PINs.
+      const roster = enrollment.roster();
       const digest = rosterDigest(roster);
+      const ca = ctx.ca();
       ctx.files.write(ctx.params.roster, serializeRoster(roster));
-      ctx.ca().quorum.addRoster(roster, 'current', ctx.now());
-      ctx.ca().setFact('quorum.ceremony', roster.ceremony, ctx.ceremony.id, ctx.now());
-      // Set the user PIN to the activation secret (C_InitPIN after an SO login).
-      const so = await ctx.io.askSecret({ kind: 'secret', key: ['token', 'so-pin'], prompt: `Security-officer PIN of token '${session.token.label}' (to set the custodians' PIN): ` });
+      ca.setFact('quorum.ceremony', roster.ceremony, ctx.ceremony.id, ctx.now());
+      ca.quorum.addRoster(roster, 'pending', ctx.now());
+      ctx.failpoint('before-pin-change');
+      const pinSession = ctx.failpointArmed('after-so-pin-change') ? crashAfterSetPin(session, () => ctx.failpoint('after-so-pin-change')) : session;
       try {
-        if (session.loggedIn) session.logout();
-        session.login(so, 'so');
-        session.initUserPin(pin);
-        session.logout();
-      } finally {
-        so.wipe();
+        await enrollment.commitToToken(pinSession, { temporarySoPin, loginAsUser: true });
+      } catch (e) {
+        // Before the SO PIN changed nothing on the token moved: this quorum is void. After it, the
+        // quorum owns the SO PIN: the roster stays pending and the resume repairs the user PIN.
+        if (!enrollment.soPinChanged) ca.quorum.abandon(roster.quorumId, ctx.now());
+        throw e;
       }
-      ctx.hsm.holdPin(pin.clone());
-      const result = { quorumId: roster.quorumId, generation: roster.generation, threshold: m, total: n, rosterSha256: digest, rosterWords: digestWords(digest), roster: ctx.params.roster, custodians: files };
-      ctx.record('quorum.enrolled', { quorumId: roster.quorumId, threshold: m, total: n, rosterSha256: digest, custodians: files.map((f) => ({ name: f.name, shareIndex: f.shareIndex, approvalKeySha256: f.approvalKeySha256, fileSha256: f.fileSha256 })) });
-      ctx.io.event({ type: 'display', step: ctx.step.id, message: `Quorum enrolled. Roster SHA-256 (read aloud):\n    ${digest}\n${formatDigestWords(digest).split('\n').map((l) => `    ${l}`).join('\n')}\nThe token's user PIN is now the activation secret: it opens with ${m} of the ${n} custodians.`, data: { rosterSha256: digest } });
-      return { result };
+      ctx.hsm.dropTemporarySoPin();
+      ca.quorum.makeCurrent(roster.quorumId, ctx.now());
+      ctx.record('quorum.enrolled', { quorumId: roster.quorumId, threshold: m, total: n, pins: ['user', 'so'], rosterSha256: digest, token: { label: session.token.label, serial: session.token.serial }, custodians: files.map((f) => ({ name: f.name, shareIndex: f.shareIndex, approvalKeySha256: f.approvalKeySha256, fileSha256: f.fileSha256 })) });
+      ctx.io.event({
+        type: 'display',
+        step: ctx.step.id,
+        message: `Quorum enrolled. Roster SHA-256 (read aloud):\n    ${digest}\n${formatDigestWords(digest)
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')}\nThe token's user PIN and security-officer PIN are now derived from the activation secret (the temporary PINs open nothing): it opens with ${m} of the ${n} custodians.`,
+        data: { rosterSha256: digest },
+      });
+      return resultOf(ctx, roster, files);
     } finally {
-      pin.wipe();
+      enrollment.abort();
     }
   },
   async reconcile(ctx, record) {
@@ -148,38 +238,39 @@ export const custodianEnrollment: ActionDefinition<Params> = {
       }
       return { kind: 'verified' };
     }
-    const roster = ctx.ca().currentRoster();
-    if (roster === undefined || roster.ceremony !== ctx.ceremony.id) {
-      // Nothing was recorded, so the token PIN was never set to a split: enrol again.
-      return { kind: 'redo', note: 'the enrollment is done again with new shares; custodian files written by the interrupted attempt open nothing and should be destroyed' };
-    }
-    // The roster was recorded; the PIN may or may not have been set when the process stopped. The
-    // custodians open their files: the rebuilt PIN either opens the token or is set with the SO PIN.
+    const live = liveRosters(ctx);
+    if (live.length > 1) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `the CA folder records ${live.length} unfinished quorums of this ceremony (${live.map((r) => `${r.roster.quorumId} ${r.status}`).join(', ')}); expected at most one`);
+    const redo = { kind: 'redo' as const, note: "the token's PINs had not been handed to a quorum: the token initialised with temporary PINs is reset and initialised again, and the custodians enrol again with new shares; custodian files written by the interrupted attempt open nothing and should be destroyed" };
+    if (live.length === 0) return redo;
+    const { roster, status } = live[0]!;
     const session = ctx.hsm.session();
-    ctx.io.event({ type: 'display', step: ctx.step.id, message: `The enrollment of quorum ${roster.quorumId} was recorded before the interruption. ${roster.threshold} custodians open their files to finish it.` });
-    const activation = await activateWithQuorum(ctx.io, roster, session, ['activation'], {
-      usePin: async (pin) => {
-        try {
-          session.login(pin);
-        } catch (e) {
-          if (!isCoreError(e, 'ERR_HSM_PIN_INCORRECT')) throw e;
-          const so = await ctx.io.askSecret({ kind: 'secret', key: ['token', 'so-pin'], prompt: `Security-officer PIN of token '${session.token.label}' (to finish setting the custodians' PIN): ` });
-          try {
-            session.login(so, 'so');
-            session.initUserPin(pin);
-            session.logout();
-          } finally {
-            so.wipe();
-          }
-          session.login(pin);
-        }
-      },
-    });
-    ctx.record('quorum.activated', { custodians: activation.custodians, quorumId: activation.quorumId, rosterSha256: activation.rosterSha256, reason: 'finishing an interrupted enrollment' });
-    if (!ctx.files.exists(ctx.params.roster)) ctx.files.write(ctx.params.roster, serializeRoster(roster));
+    if (session.loggedIn) session.logout();
+    if (status === 'current') {
+      // The token accepted both PINs and the roster became current; only the step record is missing.
+      ctx.io.event({ type: 'display', step: ctx.step.id, message: `The enrollment of quorum ${roster.quorumId} finished before the interruption. ${roster.threshold} custodians open their files to prove it.` });
+      const activation = await activateWithQuorum(ctx.io, roster, session, ['activation']);
+      ctx.record('quorum.activated', { custodians: activation.custodians, quorumId: activation.quorumId, rosterSha256: activation.rosterSha256, reason: 'finishing an interrupted enrollment' });
+    } else {
+      // Recorded as pending just before commitToToken: the SO PIN may or may not be the quorum's.
+      // The quorum's SO PIN sets the user PIN (repairUserPin): if the token refuses that SO PIN,
+      // the temporary one was never replaced and the quorum is void.
+      ctx.io.event({ type: 'display', step: ctx.step.id, message: `The enrollment of quorum ${roster.quorumId} was interrupted while the token's PINs were being replaced. ${roster.threshold} custodians open their files: the quorum's security-officer PIN then sets the user PIN.` });
+      try {
+        const activation = await activateWithQuorum(ctx.io, roster, session, ['activation'], { repairUserPin: true });
+        ctx.record('quorum.activated', { custodians: activation.custodians, quorumId: activation.quorumId, rosterSha256: activation.rosterSha256, reason: 'finishing an enrollment interrupted after the SO PIN change (user PIN set by the quorum)' });
+      } catch (e) {
+        if (!isCoreError(e, 'ERR_HSM_PIN_INCORRECT')) throw e;
+        ctx.ca().quorum.abandon(roster.quorumId, ctx.now());
+        ctx.record('quorum.abandoned', { quorumId: roster.quorumId, rosterSha256: rosterDigest(roster), reason: "the token refused the quorum's SO PIN: the interruption came before the SO PIN change" });
+        return redo;
+      }
+      ctx.ca().quorum.makeCurrent(roster.quorumId, ctx.now());
+    }
+    const text = serializeRoster(roster);
+    if (!ctx.files.exists(ctx.params.roster)) ctx.files.write(ctx.params.roster, text);
+    else if (readFileSync(ctx.files.path(ctx.params.roster), 'utf8') !== text) throw new CoreError('ERR_CEREMONY_RECONCILE_FAILED', `${ctx.files.path(ctx.params.roster)} is not the roster of quorum ${roster.quorumId} recorded in the CA folder; move it away and resume`);
     else ctx.files.adopt(ctx.params.roster);
-    const digest = rosterDigest(roster);
-    const result = { quorumId: roster.quorumId, generation: roster.generation, threshold: roster.threshold, total: roster.custodians.length, rosterSha256: digest, rosterWords: digestWords(digest), roster: ctx.params.roster, custodians: roster.custodians.map((c) => ({ name: c.name, shareIndex: c.shareIndex, approvalKeySha256: c.approvalKey.sha256 })) };
-    return { kind: 'adopt', outcome: { result }, note: `quorum ${roster.quorumId} recorded before the interruption opens the token; adopted` };
+    const outcome = resultOf(ctx, roster, roster.custodians.map((c) => ({ name: c.name, shareIndex: c.shareIndex, approvalKeySha256: c.approvalKey.sha256 })));
+    return { kind: 'adopt', outcome, note: `quorum ${roster.quorumId} holds both token PINs and opens the token; adopted` };
   },
 };

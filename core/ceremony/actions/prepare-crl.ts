@@ -15,7 +15,7 @@ import { z } from 'zod';
 
 import { prepareCrl, preparedToJson } from '../../ca/index.ts';
 import { CoreError } from '../../errors.ts';
-import { defaultProfile } from '../../pki/index.ts';
+import { defaultProfile, type CrlProfile } from '../../pki/index.ts';
 import { createApprovalRequest, serializeApprovalRequest } from '../../quorum/index.ts';
 import { stepRef } from './common.ts';
 import { crlProfileWith, showPrepared } from './pki-helpers.ts';
@@ -27,7 +27,17 @@ const params = z.strictObject({
   /** How long custodians' approvals of this CRL stay valid. */
   'approval-valid-hours': z.number().int().min(1).max(720).default(24),
 });
-type Params = z.infer<typeof params>;
+/** Parameters of `prepare-crl`. */
+export type PrepareCrlParams = z.infer<typeof params>;
+type Params = PrepareCrlParams;
+
+/**
+ * The CRL profile a `prepare-crl` step with these parameters builds with: the reviewed script, not
+ * the prepared file, is what `sign-crl` checks the file's profile against.
+ */
+export function crlProfileFor(p: Pick<Params, 'next-update-days'>): CrlProfile {
+  return crlProfileWith(defaultProfile('crl-root'), p['next-update-days']);
+}
 
 /** The root certificate (PEM) that issues the CRL: from the named step, or the CA store's root. */
 export function issuerPem<P>(ctx: StepContext<P>, issuerStep: string | undefined): string {
@@ -56,7 +66,7 @@ export const prepareCrlAction: ActionDefinition<Params> = {
   },
   async execute(ctx) {
     const ca = ctx.ca();
-    const profile = crlProfileWith(defaultProfile('crl-root'), ctx.params['next-update-days']);
+    const profile = crlProfileFor(ctx.params);
     const prepared = prepareCrl({ profile, issuerCertificate: issuerPem(ctx, ctx.params.issuer), store: ca.pki, now: ctx.now() });
     showPrepared(ctx, `CRL number ${prepared.crlNumber}`, prepared);
     const preparedFile = `${ctx.step.id}.prepared.json`;

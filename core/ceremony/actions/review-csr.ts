@@ -17,7 +17,7 @@ import { z } from 'zod';
 
 import { prepareIntermediate, preparedToJson } from '../../ca/index.ts';
 import { CoreError } from '../../errors.ts';
-import { defaultProfile, parseCsr, profileForTrustDomain } from '../../pki/index.ts';
+import { defaultProfile, parseCsr, profileForTrustDomain, type CertificateProfile } from '../../pki/index.ts';
 import { createApprovalRequest, serializeApprovalRequest } from '../../quorum/index.ts';
 import { stepRef } from './common.ts';
 import { issuerPem } from './prepare-crl.ts';
@@ -41,7 +41,9 @@ const params = z.strictObject({
     .default({ 'common-name': 'NEAM Intermediate CA' }),
   'approval-valid-hours': z.number().int().min(1).max(720).default(24),
 });
-type Params = z.infer<typeof params>;
+/** Parameters of `review-csr`. */
+export type ReviewCsrParams = z.infer<typeof params>;
+type Params = ReviewCsrParams;
 
 /** One CSR handed over by the import step. */
 export interface RequestedCsr {
@@ -79,6 +81,21 @@ function keySpecOf(info: ReturnType<typeof parseCsr>['publicKey']): string {
   return info.algorithm;
 }
 
+/**
+ * The intermediate profile a `review-csr` step with these parameters builds for a CSR (by its key
+ * algorithm): the reviewed script, not the prepared file, is what `sign-intermediate` checks the
+ * file's profile against.
+ * @throws {CoreError} ERR_PKI_KEY_UNSUPPORTED (a key the script does not accept), ERR_PKI_CSR_*
+ */
+export function intermediateProfileFor(p: Pick<Params, 'key-algorithms' | 'trust-domain' | 'validity-days'>, csrPem: string, name: string): CertificateProfile {
+  const spec = keySpecOf(parseCsr(csrPem).publicKey);
+  if (!(p['key-algorithms'] as readonly string[]).includes(spec)) {
+    throw new CoreError('ERR_PKI_KEY_UNSUPPORTED', `CSR '${name}' has a ${spec} key; this script accepts ${p['key-algorithms'].join(', ')}. Nothing was prepared: reject the request bundle or review a script that accepts it`);
+  }
+  const base = defaultProfile(spec.startsWith('ec-') ? 'intermediate-ecdsa' : 'intermediate');
+  return certificateProfileWith(profileForTrustDomain({ ...base, subjectKey: [spec as (typeof KEY_ALGORITHMS)[number]] }, p['trust-domain']), { validityDays: p['validity-days'] });
+}
+
 /** `review-csr`. */
 export const reviewCsr: ActionDefinition<Params> = {
   summary: 'verify each CSR of an imported request, build and lint the exact TBS of each intermediate, show it for acceptance, and prepare the approval requests',
@@ -104,12 +121,7 @@ export const reviewCsr: ActionDefinition<Params> = {
     for (const [i, req] of csrsOf(ctx, ctx.params.request).entries()) {
       const csrPem = readFileSync(ctx.files.path(req.csr), 'utf8');
       const info = parseCsr(csrPem);
-      const spec = keySpecOf(info.publicKey);
-      if (!(ctx.params['key-algorithms'] as readonly string[]).includes(spec)) {
-        throw new CoreError('ERR_PKI_KEY_UNSUPPORTED', `CSR '${req.name}' has a ${spec} key; this script accepts ${ctx.params['key-algorithms'].join(', ')}. Nothing was prepared: reject the request bundle or review a script that accepts it`);
-      }
-      const base = defaultProfile(spec.startsWith('ec-') ? 'intermediate-ecdsa' : 'intermediate');
-      const profile = certificateProfileWith(profileForTrustDomain({ ...base, subjectKey: [spec as (typeof KEY_ALGORITHMS)[number]] }, ctx.params['trust-domain']), { validityDays: ctx.params['validity-days'] });
+      const profile = intermediateProfileFor(ctx.params, csrPem, req.name);
       const subject = subjectOf({ 'common-name': `${ctx.params.subject['common-name']} ${req.name}`.slice(0, 64), organization: ctx.params.subject.organization ?? 'NEAM CA' }, ctx.ceremony.rehearsal);
       const prepared = prepareIntermediate({
         profile,

@@ -12,11 +12,12 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import { preparedFromJson, signPrepared, type IssuedCrl, type PreparedCrl } from '../../ca/index.ts';
+import { preparedFromJson, type IssuedCrl, type PreparedCrl } from '../../ca/index.ts';
 import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { parseApproval, signWithQuorum } from '../../quorum/index.ts';
+import { parseApproval, signPreparedWithQuorum } from '../../quorum/index.ts';
 import { keyLabel, outputName, stepRef } from './common.ts';
+import { crlProfileFor, type PrepareCrlParams } from './prepare-crl.ts';
 import { ceremonyRef, crlsOfStep, keyByLabel, writeOrAdopt } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 import type { JsonObject } from '../types.ts';
@@ -28,7 +29,12 @@ const params = z.strictObject({
 });
 type Params = z.infer<typeof params>;
 
-/** The prepared CRL and approval files behind an approvals step. */
+/**
+ * The prepared CRL and approval files behind an approvals step. The prepared file is loaded
+ * against what it cannot vouch for itself (core/ca H2): the profile the reviewed script's
+ * `prepare-crl` step builds with, the TBS digest the custodians were asked to approve, and the
+ * issuer as the CA store records it.
+ */
 function inputsOf(ctx: StepContext<Params>): { prepared: PreparedCrl; approvalFiles: string[]; issuerStep?: string } {
   const approvals = ctx.resultOf(ctx.params.approvals);
   const forStep = ctx.script.steps.find((s) => s.id === ctx.params.approvals)?.params as { for?: string } | undefined;
@@ -37,10 +43,12 @@ function inputsOf(ctx: StepContext<Params>): { prepared: PreparedCrl; approvalFi
   const items = Array.isArray(prep?.['items']) ? (prep['items'] as Array<Record<string, unknown>>) : undefined;
   const requests = Array.isArray(approvals?.['requests']) ? (approvals['requests'] as Array<Record<string, unknown>>) : undefined;
   if (items === undefined || items.length !== 1 || requests === undefined || requests.length !== 1) throw new CoreError('ERR_CEREMONY_STEP_OUT_OF_ORDER', `the CRL has not been prepared and approved yet (steps '${String(prepStep)}' and '${ctx.params.approvals}')`);
-  const prepared = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(String(items[0]!['prepared'])), 'utf8')) as unknown);
+  const prepParams = ctx.script.steps.find((s) => s.id === prepStep)?.params as PrepareCrlParams;
+  const approvedTbs = requests[0]!['tbsSha256'];
+  if (typeof approvedTbs !== 'string') throw new CoreError('ERR_CEREMONY_STEP_OUT_OF_ORDER', `step '${ctx.params.approvals}' recorded no approved TBS digest`);
+  const prepared = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(String(items[0]!['prepared'])), 'utf8')) as unknown, { store: ctx.ca().pki, profile: crlProfileFor(prepParams), expectTbsSha256: approvedTbs });
   if (prepared.kind !== 'crl') throw new CoreError('ERR_CEREMONY_STEP_FAILED', `step '${prepStep}' did not prepare a CRL`);
-  const issuerStep = (ctx.script.steps.find((s) => s.id === prepStep)?.params as { issuer?: string } | undefined)?.issuer;
-  return { prepared, approvalFiles: (requests[0]!['files'] as string[]).map((f) => ctx.files.path(f)), ...(issuerStep === undefined ? {} : { issuerStep }) };
+  return { prepared, approvalFiles: (requests[0]!['files'] as string[]).map((f) => ctx.files.path(f)), ...(prepParams.issuer === undefined ? {} : { issuerStep: prepParams.issuer }) };
 }
 
 /** The label of the root key: from the parameters, or the key behind the root certificate step. */
@@ -78,14 +86,14 @@ export const signCrl: ActionDefinition<Params> = {
     const roster = ca.currentRoster();
     if (roster === undefined) throw new CoreError('ERR_CEREMONY_STATE_INVALID', 'the CA folder has no quorum roster to check the approvals against');
     const approvals = approvalFiles.map((f) => parseApproval(readFileSync(f), f));
-    const { result: issued, decision } = await signWithQuorum({
+    // The quorum is checked over the prepared bytes before the HSM is asked (M3).
+    const { result: issued, decision } = await signPreparedWithQuorum({
       roster,
-      operation: 'sign-crl',
-      tbsDer: prepared.tbsDer,
+      prepared,
       approvals,
       now: ctx.now(),
-      sign: () => signPrepared(prepared, hsmSigner(session, key, prepared.signatureAlgorithm), { store: ca.pki, ceremony: ceremonyRef(ctx), now: ctx.now(), expectTbsSha256: prepared.tbsSha256 }),
-      signedDer: (r) => r.der,
+      signer: hsmSigner(session, key, prepared.signatureAlgorithm),
+      options: { store: ca.pki, ceremony: ceremonyRef(ctx) },
     });
     ctx.files.write(ctx.params.crl, issued.pem);
     ctx.record('quorum.decision', JSON.parse(JSON.stringify(decision)) as JsonObject);

@@ -14,13 +14,14 @@ import { readFileSync } from 'node:fs';
 
 import { z } from 'zod';
 
-import { preparedFromJson, signPrepared, type CertificateRecord } from '../../ca/index.ts';
+import { preparedFromJson, type CertificateRecord, type PreparedCertificate } from '../../ca/index.ts';
 import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { parseApproval, signWithQuorum } from '../../quorum/index.ts';
+import { parseApproval, signPreparedWithQuorum } from '../../quorum/index.ts';
 import type { JsonObject } from '../types.ts';
 import { keyLabel, stepRef } from './common.ts';
 import { issuerPem } from './prepare-crl.ts';
+import { intermediateProfileFor, type ReviewCsrParams } from './review-csr.ts';
 import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext } from './types.ts';
 
@@ -34,18 +35,45 @@ type Params = z.infer<typeof params>;
 interface Item {
   name: string;
   prepared: string;
+  csr: string;
   csrSha256: string;
+  /** The TBS digest the custodians were asked to approve. */
+  tbsSha256: string;
   approvalFiles: string[];
 }
 
-function itemsOf(ctx: StepContext<Params>): Item[] {
+function itemsOf(ctx: StepContext<Params>): { items: Item[]; review: ReviewCsrParams } {
   const approvals = ctx.resultOf(ctx.params.approvals);
   const forStep = (ctx.script.steps.find((s) => s.id === ctx.params.approvals)?.params as { for?: string } | undefined)?.for;
-  const review = forStep === undefined ? undefined : ctx.resultOf(forStep);
-  const items = Array.isArray(review?.['items']) ? (review['items'] as JsonObject[]) : undefined;
+  const reviewResult = forStep === undefined ? undefined : ctx.resultOf(forStep);
+  const items = Array.isArray(reviewResult?.['items']) ? (reviewResult['items'] as JsonObject[]) : undefined;
   const requests = Array.isArray(approvals?.['requests']) ? (approvals['requests'] as JsonObject[]) : undefined;
   if (items === undefined || requests === undefined || items.length !== requests.length) throw new CoreError('ERR_CEREMONY_STEP_OUT_OF_ORDER', 'the intermediates have not been reviewed and approved yet');
-  return items.map((it, i) => ({ name: String(it['name']), prepared: String(it['prepared']), csrSha256: String(it['csrSha256']), approvalFiles: (requests[i]!['files'] as string[]).map((f) => ctx.files.path(f)) }));
+  const review = ctx.script.steps.find((s) => s.id === forStep)?.params as ReviewCsrParams;
+  return {
+    review,
+    items: items.map((it, i) => ({
+      name: String(it['name']),
+      prepared: String(it['prepared']),
+      csr: String(it['csr']),
+      csrSha256: String(it['csrSha256']),
+      tbsSha256: String(requests[i]!['tbsSha256']),
+      approvalFiles: (requests[i]!['files'] as string[]).map((f) => ctx.files.path(f)),
+    })),
+  };
+}
+
+/**
+ * An item's prepared file, loaded against what it cannot vouch for itself (core/ca H2): the
+ * profile the reviewed script builds for its CSR, the TBS digest the custodians were asked to
+ * approve, and the issuer (the root) as the CA store records it.
+ * @throws {CoreError} ERR_PKI_PROFILE_INVALID, ERR_PKI_TBS_MISMATCH, ERR_PKI_CHAIN_INVALID, ERR_CEREMONY_STEP_FAILED, …
+ */
+function loadPrepared(ctx: StepContext<Params>, item: Item, review: ReviewCsrParams): PreparedCertificate {
+  const profile = intermediateProfileFor(review, readFileSync(ctx.files.path(item.csr), 'utf8'), item.name);
+  const prepared = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(item.prepared), 'utf8')) as unknown, { store: ctx.ca().pki, profile, expectTbsSha256: item.tbsSha256 });
+  if (prepared.kind !== 'certificate') throw new CoreError('ERR_CEREMONY_STEP_FAILED', `${item.prepared} is not a prepared certificate`);
+  return prepared;
 }
 
 function fileNames(ctx: StepContext<Params>, name: string): { certificate: string; chain: string } {
@@ -79,9 +107,9 @@ export const signIntermediate: ActionDefinition<Params> = {
   plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['approvals'], step: p.approvals, actions: ['collect-approvals'] }], usesKeyLabels: [p['root-key-label']] }),
   questions: () => [],
   async precondition(ctx) {
-    const items = itemsOf(ctx);
+    const { items, review } = itemsOf(ctx);
     const session = await ctx.hsm.login();
-    const first = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(items[0]!.prepared), 'utf8')) as unknown);
+    const first = loadPrepared(ctx, items[0]!, review);
     keyByLabel(session, ctx.params['root-key-label'], first.signerSpkiSha256);
   },
   async execute(ctx) {
@@ -92,9 +120,9 @@ export const signIntermediate: ActionDefinition<Params> = {
     const rootPem = issuerPem(ctx, undefined);
     const done = certificatesOfStep(ctx);
     const issued: JsonObject[] = [];
-    for (const item of itemsOf(ctx)) {
-      const prepared = preparedFromJson(JSON.parse(readFileSync(ctx.files.path(item.prepared), 'utf8')) as unknown);
-      if (prepared.kind !== 'certificate') throw new CoreError('ERR_CEREMONY_STEP_FAILED', `${item.prepared} is not a prepared certificate`);
+    const { items, review } = itemsOf(ctx);
+    for (const item of items) {
+      const prepared = loadPrepared(ctx, item, review);
       // Signed before an interruption: take it from the CA store, never sign twice.
       const before = done.find((c) => c.tbsSha256 === prepared.tbsSha256);
       if (before !== undefined) {
@@ -103,14 +131,14 @@ export const signIntermediate: ActionDefinition<Params> = {
       }
       const { key } = keyByLabel(session, ctx.params['root-key-label'], prepared.signerSpkiSha256);
       const approvals = item.approvalFiles.map((f) => parseApproval(readFileSync(f), f));
-      const { result, decision } = await signWithQuorum({
+      // The quorum is checked over the prepared bytes before the HSM is asked (M3).
+      const { result, decision } = await signPreparedWithQuorum({
         roster,
-        operation: 'sign-intermediate',
-        tbsDer: prepared.tbsDer,
+        prepared,
         approvals,
         now: ctx.now(),
-        sign: () => signPrepared(prepared, hsmSigner(session, key, prepared.signatureAlgorithm), { store: ca.pki, ceremony: ceremonyRef(ctx), now: ctx.now(), expectTbsSha256: prepared.tbsSha256 }),
-        signedDer: (r) => r.der,
+        signer: hsmSigner(session, key, prepared.signatureAlgorithm),
+        options: { store: ca.pki, ceremony: ceremonyRef(ctx) },
       });
       ctx.record('quorum.decision', JSON.parse(JSON.stringify(decision)) as JsonObject);
       ctx.record('certificate.issued', certificateRecordData(result.record));

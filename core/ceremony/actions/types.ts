@@ -133,6 +133,16 @@ export interface HsmAccess {
   lastActivation(): JsonObject | undefined;
   /** Keeps a just-set PIN for the rest of this run (wiped when the run ends). */
   holdPin(pin: Secret): void;
+  /**
+   * Keeps, for the rest of this run only, the temporary security-officer PIN of a token this run
+   * initialised (`initTokenWithTemporaryPins`), until the custodian enrollment replaces it. It is
+   * never written anywhere: a later run does not have it. Wiped when dropped or when the run ends.
+   */
+  holdTemporarySoPin(serial: string, pin: Secret): void;
+  /** The temporary SO PIN held for the bound token, if this run initialised it (not a copy: do not wipe). */
+  temporarySoPin(): Secret | undefined;
+  /** Wipes the temporary SO PIN (once the enrollment replaced it). */
+  dropTemporarySoPin(): void;
   /** Binds the ceremony to a token (after initialisation), recording its serial. */
   bindToken(token: TokenInfo): void;
 }
@@ -161,6 +171,13 @@ export interface StepContext<P> {
   airGap(): Promise<AirGapReport>;
   /** The CA folder's database (PKI and quorum stores), opened on first use. */
   ca(): CaHome;
+  /**
+   * Rehearsal crash injection inside an action: true when `NEAM_CA_FAILPOINT` names this step and
+   * `phase` (never in a live ceremony). {@link StepContext.failpoint} then kills the process.
+   */
+  failpointArmed(phase: string): boolean;
+  /** Kills the process with SIGKILL when {@link StepContext.failpointArmed} (rehearsals only). */
+  failpoint(phase: string): void;
 }
 
 /** The result of executing (or adopting) a step. */

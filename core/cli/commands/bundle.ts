@@ -25,6 +25,7 @@ import {
   hsmIdentitySigner,
   importBundle,
   inspectBundle,
+  KindRegistry,
   pinRoot,
   readBundleFile,
   recordIdentity,
@@ -41,6 +42,7 @@ import {
   type SelfIdentity,
 } from '../../bundle/index.ts';
 import type { Signer } from '../../crypto/signer.ts';
+import { istioManifestsValidator, locateCrds, loadCrds } from '../../istio/index.ts';
 import type { HsmModule, HsmSession } from '../../hsm/index.ts';
 import { openStore } from '../../store/index.ts';
 import { writeFileExclusive } from '../../util/fs-atomic.ts';
@@ -496,15 +498,35 @@ const inspect: Command = {
     }),
 };
 
+const CRDS_OPTION: Record<string, OptionSpec> = {
+  crds: { type: 'string', valueName: 'DIR', description: "Istio's CRD schemas for checking istio-manifests bundles (default $NEAM_CA_ISTIO_CRDS, then shared/istio-crds in this or a parent folder)" },
+};
+
+/**
+ * The bundle kinds with the Istio domain's incoming check on `istio-manifests` (Istio's semantic
+ * rules always; CRD schemas when found). `crds` says which applied, for the operator.
+ * @throws {CoreError} ERR_ISTIO_CRDS_NOT_FOUND when `--crds` names a folder without them
+ */
+function kindsFor(ctx: CommandContext): { kinds: KindRegistry; crds: string } {
+  const explicit = str(ctx, 'crds');
+  const found = explicit !== undefined || locateCrds(ctx.cwd, ctx.env).found;
+  const crds = found ? loadCrds(ctx.cwd, ctx.env, explicit) : undefined;
+  return {
+    kinds: KindRegistry.withDefaults().addValidator('istio-manifests', istioManifestsValidator(crds?.set)),
+    crds: crds === undefined ? "not found (istio-manifests payloads checked with Istio's rules only; --crds DIR adds the schemas)" : crds.file,
+  };
+}
+
 const verify: Command = {
   path: ['bundle', 'verify'],
   summary: 'run every check an import runs, without importing (exit 0 only when it would import)',
-  usage: 'FILE [--db FILE]',
+  usage: 'FILE [--crds DIR] [--db FILE]',
   positionals: { names: ['FILE'], min: 1, max: 1 },
-  options: { ...DB_OPTION },
+  options: { ...DB_OPTION, ...CRDS_OPTION },
   run: (ctx) =>
     withState(ctx, (state) => {
-      const v = verifyBundle(readBundleFile(resolve(ctx.cwd, ctx.positionals[0] ?? '')), state, { now: new Date() });
+      const { kinds } = kindsFor(ctx);
+      const v = verifyBundle(readBundleFile(resolve(ctx.cwd, ctx.positionals[0] ?? '')), state, { now: new Date(), kinds });
       const m = v.manifest;
       ctx.out.result({ ok: true, alreadyImported: v.alreadyImported, peer: v.peer, manifestSha256: v.manifestSha256, manifest: m }, () =>
         [
@@ -519,10 +541,11 @@ const verify: Command = {
 const importCmd: Command = {
   path: ['bundle', 'import'],
   summary: 'verify and import a bundle atomically (importing it again changes nothing)',
-  usage: 'FILE [--extract DIR] [--require-new] [--db FILE]',
+  usage: 'FILE [--extract DIR] [--require-new] [--crds DIR] [--db FILE]',
   positionals: { names: ['FILE'], min: 1, max: 1 },
   options: {
     ...DB_OPTION,
+    ...CRDS_OPTION,
     extract: { type: 'string', valueName: 'DIR', description: 'after the import, also write manifest, signature and payload into the new folder DIR' },
     'require-new': { type: 'boolean', description: 'fail (ERR_BUNDLE_ALREADY_IMPORTED) instead of reporting an earlier import' },
   },
@@ -531,7 +554,8 @@ const importCmd: Command = {
       const bytes = readBundleFile(resolve(ctx.cwd, ctx.positionals[0] ?? ''));
       const target = str(ctx, 'extract');
       if (target !== undefined && existsSync(resolve(ctx.cwd, target))) throw new CoreError('ERR_ALREADY_EXISTS', `${resolve(ctx.cwd, target)} already exists; --extract writes a new folder only`);
-      const r = importBundle(state, bytes, { now: new Date(), requireNew: ctx.values['require-new'] === true });
+      const { kinds, crds } = kindsFor(ctx);
+      const r = importBundle(state, bytes, { now: new Date(), requireNew: ctx.values['require-new'] === true, kinds });
       const extract = str(ctx, 'extract');
       let extracted: string | undefined;
       if (extract !== undefined) {
@@ -546,6 +570,7 @@ const importCmd: Command = {
         [
           r.alreadyImported ? `Already imported on ${r.importedAt}: nothing changed (${m.kind} bundle ${m.sequence} from '${r.peer}').` : `Imported ${m.kind} bundle ${m.sequence} from '${r.peer}' (${m.files.length} payload file(s)).`,
           extracted === undefined ? '' : `Extracted into ${extracted}.`,
+          m.kind === 'istio-manifests' ? `Istio manifests checked; CRD schemas: ${crds}.` : '',
         ]
           .filter(Boolean)
           .join('\n'),

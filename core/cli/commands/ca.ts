@@ -80,6 +80,10 @@ const PROFILE_OPTIONS: Record<string, OptionSpec> = {
   'trust-domain': { type: 'string', valueName: 'TD', description: 'SPIFFE trust domain to re-target the profile to (e.g. prod.example.com)' },
 };
 
+const TRUST_OPTIONS: Record<string, OptionSpec> = {
+  'trust-anchor': { type: 'string', multiple: true, valueName: 'FILE', description: 'a CA certificate trusted beyond the database (e.g. the root on the online host); the issuer must be recorded here, be one, or be signed by one' },
+};
+
 const SIGN_OPTIONS: Record<string, OptionSpec> = {
   'dry-run': { type: 'boolean', description: 'prepare and lint only: show the fields and TBS SHA-256, sign nothing' },
   'prepared-out': { type: 'string', valueName: 'FILE', description: 'also write the prepared object (JSON) to FILE' },
@@ -156,6 +160,13 @@ function loadProfileArg(ctx: CommandContext, fallback: string): Profile {
   return profile;
 }
 
+/** --trust-anchor FILE… as DER/PEM buffers (read, not trusted as issuers until chained). */
+function trustAnchorsArg(ctx: CommandContext): Buffer[] {
+  const v = ctx.values['trust-anchor'];
+  const paths = Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+  return paths.map((path) => readInput(ctx, path, 'the trust anchor', 1024 * 1024));
+}
+
 function openCa(ctx: CommandContext): CaStore {
   const path = resolve(ctx.cwd, str(ctx, 'db') ?? resolve(ctx.home, 'ca.sqlite'));
   return openCaStore(openStore(path));
@@ -222,11 +233,15 @@ function finish(ctx: CommandContext, store: CaStore, session: HsmSession, key: K
   const preparedOut = writeOut(ctx, 'prepared-out', `${JSON.stringify(preparedToJson(prepared), null, 2)}\n`);
   if (ctx.values['dry-run'] === true) return preparedOut === undefined ? { prepared } : { prepared, preparedOut };
   const expect = str(ctx, 'expect-tbs-sha256');
+  const expectProfile = str(ctx, 'expect-profile-sha256');
+  const trustAnchors = trustAnchorsArg(ctx);
   const issued = signPrepared(prepared, hsmSigner(session, key, prepared.signatureAlgorithm), {
     store,
     ceremony: ceremonyRef(ctx, now),
     now,
     ...(expect === undefined ? {} : { expectTbsSha256: expect }),
+    ...(expectProfile === undefined ? {} : { expectProfileSha256: expectProfile }),
+    ...(trustAnchors.length === 0 ? {} : { trustAnchors }),
   });
   const out = writeOut(ctx, 'out', issued.pem);
   const signed = issued.kind === 'certificate' ? { pem: issued.pem, sha256: issued.info.sha256, serial: issued.info.serial } : { pem: issued.pem, sha256: issued.info.sha256, crlNumber: issued.record.crlNumber };
@@ -318,11 +333,12 @@ const intermediate: Command = {
     ...TOKEN_OPTIONS,
     ...PIN_OPTIONS,
     csr: { type: 'string', valueName: 'FILE', description: 'the PKCS#10 request (PEM or DER)' },
-    issuer: { type: 'string', valueName: 'FILE', description: 'the root certificate (PEM or DER)' },
+    issuer: { type: 'string', valueName: 'FILE', description: 'the root certificate (PEM or DER), as recorded in the database' },
     key: { type: 'string', valueName: 'KEYLABEL', description: 'label of the root private key in the token' },
     ...PROFILE_OPTIONS,
     ...VALIDITY_OPTIONS,
     ...SIGN_OPTIONS,
+    ...TRUST_OPTIONS,
     ...RECORD_OPTIONS,
   },
   async run(ctx) {
@@ -345,6 +361,7 @@ const intermediate: Command = {
     try {
       const r = await withSession(ctx, (session) => {
         const key = findPrivateKey(session, label);
+        const trustAnchors = trustAnchorsArg(ctx);
         const prepared = prepareIntermediate({
           profile,
           csr,
@@ -352,6 +369,7 @@ const intermediate: Command = {
           now,
           random: (n) => session.random(n),
           store,
+          ...(trustAnchors.length === 0 ? {} : { trustAnchors }),
           ...(subject === undefined ? {} : { subject }),
           ...(notBefore === undefined ? {} : { notBefore }),
           ...(notAfter === undefined ? {} : { notAfter }),
@@ -379,6 +397,7 @@ const crl: Command = {
     profile: { type: 'string', valueName: 'NAME|FILE', description: 'CRL profile: crl-root (default), crl-intermediate, or a file' },
     'next-update': { type: 'string', valueName: 'TIME', description: 'nextUpdate (ISO-8601); default from the profile' },
     ...SIGN_OPTIONS,
+    ...TRUST_OPTIONS,
     ...RECORD_OPTIONS,
   },
   async run(ctx) {
@@ -392,7 +411,8 @@ const crl: Command = {
     try {
       const r = await withSession(ctx, (session) => {
         const key = findPrivateKey(session, label);
-        const prepared = prepareCrl({ profile, issuerCertificate: issuer, store, now, ...(nextUpdate === undefined ? {} : { nextUpdate }) });
+        const trustAnchors = trustAnchorsArg(ctx);
+        const prepared = prepareCrl({ profile, issuerCertificate: issuer, store, now, ...(nextUpdate === undefined ? {} : { nextUpdate }), ...(trustAnchors.length === 0 ? {} : { trustAnchors }) });
         return finish(ctx, store, session, key, prepared, now);
       });
       ctx.out.result(resultJson(r), () => renderResult(r));
@@ -405,22 +425,28 @@ const crl: Command = {
 const signCmd: Command = {
   path: ['ca', 'sign'],
   summary: 'sign a prepared certificate or CRL (from --dry-run --prepared-out) with the issuer key in the HSM',
-  usage: '--prepared FILE --token LABEL --key KEYLABEL [--expect-tbs-sha256 HEX] [--out FILE]',
+  usage: '--prepared FILE --expect-tbs-sha256 HEX (--profile NAME|FILE | --expect-profile-sha256 HEX) --token LABEL --key KEYLABEL [--trust-anchor FILE] [--out FILE]',
   description:
-    'Loads a prepared object written by --prepared-out, re-checks it (digest, profile, lint), and signs exactly those bytes; with --expect-tbs-sha256 only when they are the approved ones. This is the second half of prepare → approve → sign.',
+    "Loads a prepared object written by --prepared-out, re-checks it (digest, profile, issuer against the database, lint), and signs exactly those bytes, only when they are the approved ones (--expect-tbs-sha256) and were built with the profile you name (--profile, or its digest with --expect-profile-sha256): a prepared file's own profile and digests prove nothing. This is the second half of prepare → approve → sign.",
   options: {
     ...MODULE_OPTIONS,
     ...TOKEN_OPTIONS,
     ...PIN_OPTIONS,
     prepared: { type: 'string', valueName: 'FILE', description: 'the prepared object (JSON)' },
     key: { type: 'string', valueName: 'KEYLABEL', description: "label of the issuer's private key" },
-    'expect-tbs-sha256': SIGN_OPTIONS['expect-tbs-sha256'] as OptionSpec,
+    'expect-tbs-sha256': { type: 'string', valueName: 'HEX', description: 'the approved SHA-256 of the prepared bytes (required)' },
+    ...PROFILE_OPTIONS,
+    'expect-profile-sha256': { type: 'string', valueName: 'HEX', description: 'the SHA-256 of the expected profile (instead of --profile)' },
     out: SIGN_OPTIONS['out'] as OptionSpec,
+    ...TRUST_OPTIONS,
     ...RECORD_OPTIONS,
   },
   async run(ctx) {
     const now = new Date();
     const file = need(ctx, 'prepared', 'FILE');
+    if (str(ctx, 'expect-tbs-sha256') === undefined || (str(ctx, 'profile') === undefined && str(ctx, 'expect-profile-sha256') === undefined)) {
+      throw new CoreError('ERR_PKI_PREPARED_UNVERIFIED', `a prepared file's own profile and digests prove nothing: give the approved digest (--expect-tbs-sha256 HEX) and the profile it must have been built with (--profile NAME|FILE or --expect-profile-sha256 HEX); nothing was signed`);
+    }
     let json: unknown;
     try {
       json = JSON.parse(readInput(ctx, file, 'the prepared file', 16 * 1024 * 1024).toString('utf8'));
@@ -428,11 +454,20 @@ const signCmd: Command = {
       if (e instanceof CoreError) throw e;
       throw new CoreError('ERR_INPUT_INVALID', `${file} is not JSON`, { cause: e });
     }
-    const prepared = preparedFromJson(json);
+    const named = str(ctx, 'profile') === undefined ? undefined : loadProfileArg(ctx, 'intermediate');
     const label = need(ctx, 'key', 'KEYLABEL');
     refuseExistingOutputs(ctx);
     const store = openCa(ctx);
     try {
+      const trustAnchors = trustAnchorsArg(ctx);
+      const expectProfile = str(ctx, 'expect-profile-sha256');
+      const prepared = preparedFromJson(json, {
+        store,
+        expectTbsSha256: str(ctx, 'expect-tbs-sha256') as string,
+        ...(named === undefined ? {} : { profile: named }),
+        ...(expectProfile === undefined ? {} : { expectProfileSha256: expectProfile }),
+        ...(trustAnchors.length === 0 ? {} : { trustAnchors }),
+      });
       const r = await withSession(ctx, (session) => finish(ctx, store, session, findPrivateKey(session, label), prepared, now));
       ctx.out.result(resultJson(r), () => renderResult(r));
     } finally {

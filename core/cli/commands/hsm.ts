@@ -103,21 +103,34 @@ function writeNewPinFile(path: string): Secret {
 const initToken: Command = {
   path: ['hsm', 'init-token'],
   summary: 'initialise a free token slot (rehearsals and the online token)',
-  usage: '--label LABEL (--pin-file FILE --so-pin-file FILE | --generate-pins DIR)',
+  usage: '--label LABEL [--root] (--pin-file FILE --so-pin-file FILE | --generate-pins DIR)',
   description:
-    'Initialises a token with a new SO PIN and user PIN. With --generate-pins DIR, random PINs are created and written to DIR/LABEL.so-pin and DIR/LABEL.pin (mode 0600, never overwritten). The root token of a real ceremony is initialised by the ceremony itself, whose PIN is split among custodians.',
+    "Initialises a token with a new SO PIN and user PIN. With --generate-pins DIR, random PINs are created and written to DIR/LABEL.so-pin and DIR/LABEL.pin (mode 0600, never overwritten): for rehearsal and online tokens only, since whoever reads the SO PIN file can reset the user PIN. A root token's PINs must never be written down: create it with 'neam-ca quorum enroll --init-token' (temporary PINs only in memory, then both PINs derived from the custodians' secret). Mark a root token with --root: --generate-pins is then refused, and the SO PIN you give is only temporary until 'quorum enroll' replaces it.",
   options: {
     ...MODULE_OPTIONS,
     label: { type: 'string', valueName: 'LABEL', description: 'label of the new token (1-32 printable ASCII characters)' },
+    root: { type: 'boolean', description: 'this token will hold a root key: refuse --generate-pins (PINs written to files)' },
     ...PIN_OPTIONS,
     'so-pin-file': { type: 'string', valueName: 'FILE', description: 'file holding the new SO PIN (mode 0600); else $NEAM_CA_SO_PIN or a prompt' },
-    'generate-pins': { type: 'string', valueName: 'DIR', description: 'generate random PINs into DIR (mode 0600)' },
+    'generate-pins': { type: 'string', valueName: 'DIR', description: 'generate random PINs into DIR (mode 0600); rehearsal and online tokens only' },
   },
   run: (ctx) =>
     withModule(ctx, async (hsm) => {
       const label = ctx.values['label'];
       if (typeof label !== 'string') throw new CoreError('ERR_USAGE', '--label LABEL is required');
       const gen = ctx.values['generate-pins'];
+      const root = ctx.values['root'] === true;
+      if (root && typeof gen === 'string') {
+        throw new CoreError(
+          'ERR_USAGE',
+          "--generate-pins writes the PINs to files, and whoever reads the SO PIN file can reset the user PIN and bypass the custodians: it is for rehearsal and online tokens only. Create a root token with 'neam-ca quorum enroll --init-token --token LABEL …' (temporary PINs that never leave memory)",
+        );
+      }
+      if (typeof gen === 'string') {
+        ctx.out.status(`WARNING: the PINs of '${label}' are written to files. Use this only for rehearsal and online tokens; a root token is created with 'neam-ca quorum enroll --init-token', whose PINs nobody can read.`);
+      } else if (root) {
+        ctx.out.status(`Token '${label}' is marked as a root token: run 'neam-ca quorum enroll --token ${label}' next; it replaces this SO PIN and the user PIN with PINs derived from the custodians' secret.`);
+      }
       let so: Secret;
       let user: Secret;
       const files: Record<string, string> = {};

@@ -24,11 +24,13 @@ import {
   approvalTargetOf,
   beginRotation,
   changeCustodianPassphrase,
+  checkCustodianFileTrust,
   checkNewPassphrase,
   createApprovalRequest,
   describeTbs,
   evaluateApprovals,
   formatDigestWords,
+  initTokenWithTemporaryPins,
   mixedRandom,
   openCustodianFile,
   parseApproval,
@@ -37,14 +39,17 @@ import {
   parseRoster,
   QuorumEnrollment,
   rosterDigest,
+  rosterGovernsSoPin,
   serializeApproval,
   serializeApprovalRequest,
   serializeCustodianFile,
   serializeRoster,
   signApproval,
   checkQuorum,
+  normalizeApprovalKeySha256,
   type ApprovalRequest,
   type CustodianFile,
+  type CustodianFileTrust,
   type Roster,
   type TbsField,
 } from '../../quorum/index.ts';
@@ -101,6 +106,13 @@ function readInput(ctx: CommandContext, path: string, what: string): Buffer {
 
 const readRoster = (ctx: CommandContext, path: string): Roster => parseRoster(readInput(ctx, path, 'roster'), path);
 const readCustodian = (ctx: CommandContext, path: string): CustodianFile => parseCustodianFile(readInput(ctx, path, 'custodian file'), path);
+
+/** What vouches for a custodian's file on their own machine: --roster and/or --approval-key-sha256. */
+function custodianTrust(ctx: CommandContext): CustodianFileTrust {
+  const rosterPath = str(ctx, 'roster');
+  const pinned = str(ctx, 'approval-key-sha256');
+  return { ...(rosterPath === undefined ? {} : { roster: readRoster(ctx, rosterPath) }), ...(pinned === undefined ? {} : { approvalKeySha256: normalizeApprovalKeySha256(pinned) }) };
+}
 
 /** A file-system-safe slug of a custodian name. */
 export function custodianSlug(name: string): string {
@@ -168,6 +180,7 @@ async function enrolInto(ctx: CommandContext, names: string[], out: string, add:
     written.push(path);
     writeVerified(path, serializeCustodianFile(file), 0o600);
     ctx.out.status(`  sealed and verified: ${path} (give it to ${file.custodian} on their own medium)`);
+    ctx.out.status(`  ${file.custodian}, write down your approval-key fingerprint (SHA-256); it confirms your file on your own machine (--approval-key-sha256):\n    ${file.approvalKey.sha256}`);
   }
 }
 
@@ -175,6 +188,7 @@ function rosterSummary(roster: Roster): string {
   const digest = rosterDigest(roster);
   return [
     `Quorum ${roster.quorumId} of ceremony '${roster.ceremony}', generation ${roster.generation}: ${roster.threshold} of ${roster.custodians.length}`,
+    rosterGovernsSoPin(roster) ? 'It governs both token PINs (user and security officer).' : "WARNING: it does not govern the token's security officer PIN; whoever knows that PIN can bypass the quorum. Rotate with --so-pin-file to put it under the quorum.",
     table(
       ['SHARE', 'CUSTODIAN', 'APPROVAL KEY SHA-256'],
       roster.custodians.map((c) => [String(c.shareIndex), c.name, c.approvalKey.sha256]),
@@ -186,10 +200,10 @@ function rosterSummary(roster: Roster): string {
 
 const enroll: Command = {
   path: ['quorum', 'enroll'],
-  summary: 'enrol M-of-N custodians and set the token user PIN to the split activation secret',
-  usage: '--ceremony ID --threshold M --custodian NAME... --out DIR --token LABEL [--serial S] [--so-pin-file FILE]',
+  summary: "enrol M-of-N custodians and put both token PINs (user and security officer) under the quorum",
+  usage: '--ceremony ID --threshold M --custodian NAME... --out DIR --token LABEL [--serial S] (--init-token | --so-pin-file FILE)',
   description:
-    'Logs in as security officer first, then draws a random 256-bit activation secret (host and HSM randomness mixed), splits it M-of-N, and enrols each custodian in turn: they type a passphrase twice (not shown), and their sealed custodian file is written to DIR and read back. Finally the token user PIN is set to the secret (C_InitPIN) and DIR/roster.json is written. Nobody sees the PIN. If anything fails, the files written are removed and the PIN is unchanged.',
+    "Draws a random 256-bit activation secret (host and HSM randomness mixed), splits it M-of-N, and enrols each custodian in turn: they type a passphrase twice (not shown), and their sealed custodian file is written to DIR and read back. DIR/roster.json is written. Then, logged in as security officer, the token's SO PIN is changed to one derived from the secret (C_SetPIN) and its user PIN is set to another (C_InitPIN): the SO PIN used here stops working, and both PINs are reachable only with M custodians. Nobody sees either PIN. With --init-token a free slot is initialised as LABEL with random temporary PINs that never leave memory (the way to create a root token); otherwise the token's current SO PIN is read from --so-pin-file, $NEAM_CA_SO_PIN or a prompt, and checked before anyone enrols. If anything fails before the SO PIN changed, the files written are removed and the token is unchanged; after that, the files are kept (they are the only way in).",
   options: {
     ...MODULE_OPTIONS,
     ...TOKEN_OPTIONS,
@@ -197,50 +211,60 @@ const enroll: Command = {
     threshold: { type: 'string', valueName: 'M', description: 'custodians needed' },
     custodian: { type: 'string', multiple: true, valueName: 'NAME', description: 'a custodian, in share order (repeat N times)' },
     out: { type: 'string', valueName: 'DIR', description: 'folder for the custodian files and roster.json' },
-    'so-pin-file': { type: 'string', valueName: 'FILE', description: 'file with the token SO PIN (mode 0600); else $NEAM_CA_SO_PIN or a prompt' },
+    'init-token': { type: 'boolean', description: 'initialise a free slot as --token LABEL with temporary PINs that exist only in memory' },
+    'so-pin-file': { type: 'string', valueName: 'FILE', description: "file with the token's current SO PIN (mode 0600); else $NEAM_CA_SO_PIN or a prompt. It stops working after the enrolment" },
   },
   async run(ctx) {
     const ceremony = required(ctx, 'ceremony', 'ID');
     const threshold = int(ctx, 'threshold', 'M');
     const names = strs(ctx, 'custodian');
+    const initToken = ctx.values['init-token'] === true;
+    if (initToken && str(ctx, 'so-pin-file') !== undefined) throw new CoreError('ERR_USAGE', '--init-token makes its own temporary SO PIN; do not give --so-pin-file');
+    const selector = tokenSelectorFrom(ctx);
     const out = prepareOutDir(ctx);
     const rosterPath = join(out, 'roster.json');
     if (existsSync(rosterPath)) throw new CoreError('ERR_ALREADY_EXISTS', `${rosterPath} already exists; choose an empty --out folder`);
     const hsm = openHsmFrom(ctx);
     const written: string[] = [];
     let session: HsmSession | undefined;
+    let temporarySoPin: Secret | undefined;
+    let enrollment: QuorumEnrollment | undefined;
     try {
-      session = hsm.openSession(tokenSelectorFrom(ctx));
-      const so = await obtainSecret(ctx, 'so-pin-file', 'NEAM_CA_SO_PIN', `SO PIN of token '${session.token.label}'`);
-      try {
-        session.login(so, 'so');
-      } finally {
-        so.wipe();
+      if (initToken) {
+        const fresh = initTokenWithTemporaryPins(hsm, selector.label);
+        temporarySoPin = fresh.temporarySoPin;
+        ctx.out.status(`Initialised token '${fresh.token.label}' (serial ${fresh.token.serial}) with temporary PINs that exist only in this process; the enrolment replaces them.`);
+        session = hsm.openSession({ label: fresh.token.label, serial: fresh.token.serial });
+      } else {
+        session = hsm.openSession(selector);
+        temporarySoPin = await obtainSecret(ctx, 'so-pin-file', 'NEAM_CA_SO_PIN', `SO PIN of token '${session.token.label}'`);
+        // Prove the SO PIN before anyone types a passphrase.
+        session.login(temporarySoPin, 'so');
+        session.logout();
       }
       const hsmSession = session;
-      const enrollment = await QuorumEnrollment.start({ ceremony, threshold, total: names.length, now: new Date(), random: mixedRandom(hostRandom, (n) => hsmSession.random(n)), log: ctx.log });
-      try {
-        await enrolInto(ctx, names, out, (name, p) => enrollment.addCustodian({ name, ...p }), written);
-        const { roster, pin } = enrollment.finish();
-        try {
-          // Everything is on disk before the PIN is set: after C_InitPIN these files are the only way in.
-          written.push(rosterPath);
-          writeVerified(rosterPath, serializeRoster(roster), 0o644);
-          hsmSession.initUserPin(pin);
-        } finally {
-          pin.wipe();
-        }
-        written.length = 0;
-        hsmSession.logout();
-        const files = roster.custodians.map((c) => join(out, `custodian-${c.shareIndex}-${custodianSlug(c.name)}.json`));
-        ctx.out.result({ roster: rosterPath, rosterSha256: rosterDigest(roster), files, token: hsmSession.token.label }, () => `\nThe token '${hsmSession.token.label}' user PIN is now the quorum's secret.\nRoster: ${rosterPath}\n${rosterSummary(roster)}`);
-      } finally {
-        enrollment.abort();
-      }
+      enrollment = await QuorumEnrollment.start({ ceremony, threshold, total: names.length, now: new Date(), random: mixedRandom(hostRandom, (n) => hsmSession.random(n)), log: ctx.log });
+      const active = enrollment;
+      await enrolInto(ctx, names, out, (name, p) => active.addCustodian({ name, ...p }), written);
+      // Everything is on disk before the PINs change: afterwards these files are the only way in.
+      const pending = active.roster();
+      written.push(rosterPath);
+      writeVerified(rosterPath, serializeRoster(pending), 0o644);
+      const { roster } = await active.commitToToken(hsmSession, { temporarySoPin });
+      const files = roster.custodians.map((c) => join(out, `custodian-${c.shareIndex}-${custodianSlug(c.name)}.json`));
+      ctx.out.result({ roster: rosterPath, rosterSha256: rosterDigest(roster), files, token: hsmSession.token.label, tokenSerial: hsmSession.token.serial, governsSoPin: rosterGovernsSoPin(roster) }, () =>
+        `\nThe token '${hsmSession.token.label}' user PIN and security officer PIN are now derived from the quorum's secret; the SO PIN used for the enrolment no longer works.\nRoster: ${rosterPath}\n${rosterSummary(roster)}`,
+      );
     } catch (e) {
-      removeAll(written);
+      if (enrollment?.soPinChanged === true) ctx.out.status(`The token's SO PIN WAS changed: keep the custodian files and the roster in ${out}.`);
+      else {
+        removeAll(written);
+        if (initToken && session !== undefined) ctx.out.status(`Token '${selector.label}' was initialised but not enrolled; nobody knows its PINs. Initialise another slot for the next attempt.`);
+      }
       throw e;
     } finally {
+      enrollment?.abort();
+      temporarySoPin?.wipe();
       session?.close();
       hsm.close();
     }
@@ -287,9 +311,9 @@ const drill: Command = {
 const rotate: Command = {
   path: ['quorum', 'rotate'],
   summary: 'replace custodians or change M, with the current quorum present; changes the token PIN',
-  usage: '--roster FILE --custodian FILE... --new-custodian NAME... --threshold M --out DIR --token LABEL [--serial S]',
+  usage: '--roster FILE --custodian FILE... --new-custodian NAME... --threshold M --out DIR --token LABEL [--serial S] [--so-pin-file FILE]',
   description:
-    'The current custodians (at least M) type their passphrases; then each new custodian chooses a passphrase and gets a new custodian file in DIR. Only when every new file exists does the token PIN change (C_SetPIN), after which the new PIN is proven by a login and DIR/roster.json is written. Old custodian files stop working. If anything fails before the PIN change, the new files are removed and the old quorum stays valid.',
+    "The current custodians (at least M) type their passphrases; then each new custodian chooses a passphrase and gets a new custodian file in DIR, and DIR/roster.json is written. Only then do the token PINs change: logged in as security officer with the current quorum's SO PIN, the SO PIN is changed (C_SetPIN) and the user PIN set (C_InitPIN) to the new quorum's, and both are proven by logging in. Old custodian files stop working. If anything fails before the SO PIN change, the new files are removed and the old quorum stays valid. --so-pin-file is needed only for a roster that does not govern the SO PIN yet (the rotation puts it under the new quorum).",
   options: {
     ...MODULE_OPTIONS,
     ...TOKEN_OPTIONS,
@@ -298,9 +322,13 @@ const rotate: Command = {
     'new-custodian': { type: 'string', multiple: true, valueName: 'NAME', description: 'a custodian of the new quorum, in share order' },
     threshold: { type: 'string', valueName: 'M', description: 'the new threshold' },
     out: { type: 'string', valueName: 'DIR', description: 'folder for the new custodian files and roster.json' },
+    'so-pin-file': { type: 'string', valueName: 'FILE', description: "the token's current SO PIN, only for a roster that does not govern it yet" },
   },
   async run(ctx) {
     const roster = readRoster(ctx, required(ctx, 'roster', 'FILE'));
+    if (rosterGovernsSoPin(roster) && str(ctx, 'so-pin-file') !== undefined) {
+      throw new CoreError('ERR_USAGE', `quorum ${roster.quorumId} governs the token's SO PIN already: its custodians stand for it; do not give --so-pin-file`);
+    }
     const names = strs(ctx, 'new-custodian');
     const threshold = int(ctx, 'threshold', 'M');
     const out = prepareOutDir(ctx);
@@ -314,9 +342,15 @@ const rotate: Command = {
     try {
       session = hsm.openSession(tokenSelectorFrom(ctx));
       ctx.out.status(`Current quorum: ${roster.threshold} of the custodians of generation ${roster.generation} must unlock their shares.`);
+      const currentSoPin = rosterGovernsSoPin(roster) ? undefined : await obtainSecret(ctx, 'so-pin-file', 'NEAM_CA_SO_PIN', `current SO PIN of token '${session.token.label}' (this quorum does not govern it yet)`);
       await collect(ctx, roster, strs(ctx, 'custodian'), activation);
       const hsmSession = session;
-      const rotation = await beginRotation(activation, { threshold, total: names.length, now: new Date(), random: mixedRandom(hostRandom, (n) => hsmSession.random(n)), log: ctx.log });
+      let rotation: Awaited<ReturnType<typeof beginRotation>>;
+      try {
+        rotation = await beginRotation(activation, { threshold, total: names.length, now: new Date(), random: mixedRandom(hostRandom, (n) => hsmSession.random(n)), log: ctx.log, ...(currentSoPin === undefined ? {} : { currentSoPin }) });
+      } finally {
+        currentSoPin?.wipe();
+      }
       try {
         await enrolInto(ctx, names, out, (name, p) => rotation.addCustodian({ name, ...p }), written);
         // The new roster is on disk before the PIN changes (it becomes current with the change).
@@ -330,13 +364,13 @@ const rotate: Command = {
           keepNewFiles = rotation.pinChanged;
         }
         session.logout();
-        ctx.out.result({ roster: rosterPath, rosterSha256: rosterDigest(next), retiredQuorumId: roster.quorumId, files }, () => `\nThe token PIN was changed; the old custodian files no longer open it.\nNew roster: ${rosterPath}\n${rosterSummary(next)}`);
+        ctx.out.result({ roster: rosterPath, rosterSha256: rosterDigest(next), retiredQuorumId: roster.quorumId, files }, () => `\nThe token PINs were changed (user and security officer); the old custodian files no longer open it.\nNew roster: ${rosterPath}\n${rosterSummary(next)}`);
       } finally {
         if (!keepNewFiles) rotation.abort();
       }
     } catch (e) {
       if (!keepNewFiles) removeAll(written);
-      else ctx.out.status(`The PIN WAS changed: keep the new custodian files and roster in ${out}.`);
+      else ctx.out.status(`The token's SO PIN WAS changed: keep the new custodian files and roster in ${out}.`);
       throw e;
     } finally {
       activation.wipe();
@@ -408,13 +442,15 @@ function reviewText(req: ApprovalRequest, file: CustodianFile): string {
 const approve: Command = {
   path: ['approve'],
   summary: 'review an approval request and sign an approval (or a decline) with your custodian file',
-  usage: 'REQUEST --custodian FILE [--out FILE]',
+  usage: 'REQUEST --custodian FILE [--roster FILE] [--approval-key-sha256 HEX] [--out FILE]',
   description:
     'Shows the request with the to-be-signed bytes decoded and hashed on this machine, the SHA-256 as hex and as PGP words to read aloud, asks you to type "approve" or "decline", then your passphrase (not shown), and writes a signed approval file to bring back to the ceremony. Only your approval key is unsealed; your share is not touched.',
   positionals: { names: ['REQUEST'], min: 1, max: 1 },
   options: {
     custodian: { type: 'string', valueName: 'FILE', description: 'your custodian file' },
     out: { type: 'string', valueName: 'FILE', description: 'where to write the approval (default: approval-<request>-<you>.json beside the request)' },
+    roster: { type: 'string', valueName: 'FILE', description: 'the roster: confirms that your custodian file is genuine before the passphrase is tried' },
+    'approval-key-sha256': { type: 'string', valueName: 'HEX', description: 'your approval-key fingerprint as printed at your enrolment (confirms the file without the roster)' },
   },
   async run(ctx) {
     const requestPath = ctx.positionals[0] as string;
@@ -425,9 +461,13 @@ const approve: Command = {
     }
     const now = new Date();
     if (now.getTime() >= Date.parse(req.expiresAt)) throw new CoreError('ERR_QUORUM_APPROVAL_EXPIRED', `the request expired at ${req.expiresAt}; ask for a new one`);
+    const trust = custodianTrust(ctx);
+    // Before anything is shown or typed: is this the custodian's genuine file?
+    const confirmed = checkCustodianFileTrust(file, basename(required(ctx, 'custodian', 'FILE')), trust);
     const out = resolve(ctx.cwd, str(ctx, 'out') ?? join(dirname(resolve(ctx.cwd, requestPath)), `approval-${req.requestId.slice(0, 8)}-${custodianSlug(file.custodian)}.json`));
     if (existsSync(out)) throw new CoreError('ERR_ALREADY_EXISTS', `${out} already exists; it is never overwritten. Use --out`);
     ctx.out.status(reviewText(req, file));
+    if (!confirmed) ctx.out.status('Note: without --roster or --approval-key-sha256 this machine cannot confirm that your custodian file is genuine (its approval key SHA-256 is ' + file.approvalKey.sha256 + '; compare it with the fingerprint you wrote down at enrolment).');
     const answer = (await ctx.prompt.line('\nType "approve" to approve exactly these bytes, or "decline": ')).trim();
     if (answer !== 'approve' && answer !== 'decline') {
       throw new CoreError('ERR_USAGE', `nothing was signed: the answer must be exactly "approve" or "decline"`);
@@ -435,7 +475,7 @@ const approve: Command = {
     const passphrase = await askPassphrase(ctx, file);
     let opened;
     try {
-      opened = await openCustodianFile(file, passphrase, { approvalKey: true }, basename(required(ctx, 'custodian', 'FILE')));
+      opened = await openCustodianFile(file, passphrase, { approvalKey: true }, basename(required(ctx, 'custodian', 'FILE')), trust);
     } finally {
       passphrase.wipe();
     }
@@ -478,22 +518,23 @@ const check: Command = {
 const passphrase: Command = {
   path: ['quorum', 'passphrase'],
   summary: 'change the passphrase of your custodian file (writes a new file; the share and key stay the same)',
-  usage: '--custodian FILE --out FILE [--roster FILE]',
+  usage: '--custodian FILE --out FILE [--roster FILE] [--approval-key-sha256 HEX]',
   options: {
     custodian: { type: 'string', valueName: 'FILE', description: 'your current custodian file' },
     out: { type: 'string', valueName: 'FILE', description: 'the new custodian file (never overwritten)' },
     roster: { type: 'string', valueName: 'FILE', description: 'check the file against the roster first' },
+    'approval-key-sha256': { type: 'string', valueName: 'HEX', description: 'your approval-key fingerprint as printed at your enrolment (checks the file without the roster)' },
   },
   async run(ctx) {
     const file = readCustodian(ctx, required(ctx, 'custodian', 'FILE'));
-    const rosterPath = str(ctx, 'roster');
+    const trust = custodianTrust(ctx);
     const out = resolve(ctx.cwd, required(ctx, 'out', 'FILE'));
     if (existsSync(out)) throw new CoreError('ERR_ALREADY_EXISTS', `${out} already exists; it is never overwritten`);
     const old = await askPassphrase(ctx, file);
     let fresh: { passphrase: Secret; confirmation: Secret } | undefined;
     try {
       fresh = await askNewPassphrase(ctx, file.custodian);
-      const renewed = await changeCustodianPassphrase({ file, oldPassphrase: old, newPassphrase: fresh.passphrase, confirmation: fresh.confirmation, random: hostRandom, ...(rosterPath === undefined ? {} : { roster: readRoster(ctx, rosterPath) }) });
+      const renewed = await changeCustodianPassphrase({ file, oldPassphrase: old, newPassphrase: fresh.passphrase, confirmation: fresh.confirmation, random: hostRandom, ...trust });
       writeVerified(out, serializeCustodianFile(renewed), 0o600);
       ctx.out.result({ custodianFile: out }, () => `New custodian file written to ${out}. Check that it works (neam-ca quorum drill, or approve a request), then destroy the old one.`);
     } finally {

@@ -63,11 +63,18 @@ describe('neam-ca ca … and inspect (a rehearsal on SoftHSM from the command li
     expect(dry.stdout).toContain(`Dry run: nothing was signed. TBS SHA-256 ${digest}`);
     expect(json<{ certificates: unknown[] }>(cli(['ca', 'list', '--home', home, '--json'])).certificates).toHaveLength(1);
 
-    // Sign exactly the prepared bytes, only if they are the approved ones.
-    const wrong = cli(['ca', 'sign', ...hsm('root-tok'), '--key', 'root', '--prepared', p('int.prepared.json'), '--expect-tbs-sha256', '00'.repeat(32), '--out', p('int.pem')]);
+    // Sign exactly the prepared bytes, only if they are the approved ones and built with the named profile.
+    const wrong = cli(['ca', 'sign', ...hsm('root-tok'), '--key', 'root', '--prepared', p('int.prepared.json'), '--expect-tbs-sha256', '00'.repeat(32), '--profile', 'intermediate', '--out', p('int.pem')]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('[ERR_PKI_TBS_MISMATCH]');
-    const signed = json<{ signed: { serial: string } }>(cli(['ca', 'sign', ...hsm('root-tok'), '--key', 'root', '--prepared', p('int.prepared.json'), '--expect-tbs-sha256', digest as string, '--out', p('int.pem'), '--json']));
+    // The file's own profile and digest prove nothing: both expectations are required.
+    const unverified = cli(['ca', 'sign', ...hsm('root-tok'), '--key', 'root', '--prepared', p('int.prepared.json'), '--expect-tbs-sha256', digest as string, '--out', p('int.pem')]);
+    expect(unverified.code).toBe(1);
+    expect(unverified.stderr).toContain('[ERR_PKI_PREPARED_UNVERIFIED]');
+    const otherProfile = cli(['ca', 'sign', ...hsm('root-tok'), '--key', 'root', '--prepared', p('int.prepared.json'), '--expect-tbs-sha256', digest as string, '--profile', 'intermediate-ecdsa', '--out', p('int.pem')]);
+    expect(otherProfile.code).toBe(1);
+    expect(otherProfile.stderr).toContain('[ERR_PKI_PROFILE_INVALID]');
+    const signed = json<{ signed: { serial: string } }>(cli(['ca', 'sign', ...hsm('root-tok'), '--key', 'root', '--prepared', p('int.prepared.json'), '--expect-tbs-sha256', digest as string, '--profile', 'intermediate', '--out', p('int.pem'), '--json']));
     expect(runOk('openssl', ['verify', '-x509_strict', '-purpose', 'any', '-CAfile', p('root.pem'), p('int.pem')])).toMatch(/OK/u);
     expect(runOk('certtool', ['--verify-chain', '--infile', writeChain()])).toMatch(/Verified/u);
 

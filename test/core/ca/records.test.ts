@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { openCaStore, prepareCrl, prepareIntermediate, preparedFromJson, preparedToJson, revokeCertificate, signPrepared, PKI_MIGRATIONS } from '../../../core/ca/index.ts';
-import { defaultProfile, parseCsr, verifyCsrSignature } from '../../../core/pki/index.ts';
+import { defaultProfile, parseCsr, profileSha256, verifyCsrSignature } from '../../../core/pki/index.ts';
 import { openStore } from '../../../core/store/index.ts';
 import { run, runOk } from '../../helpers/tools.ts';
 import { caught } from '../pki/fixtures.ts';
@@ -83,12 +83,14 @@ describe('records, revocations, prepared files and CSRs', () => {
     expect(caught(() => preparedFromJson({ ...json, signerSpki: csr.key.spki.toString('base64') })).code).toBe('ERR_PKI_TBS_MISMATCH');
     expect(caught(() => preparedFromJson({ ...json, format: 'other' })).code).toBe('ERR_INPUT_INVALID');
     expect(caught(() => preparedFromJson('not json at all')).code).toBe('ERR_INPUT_INVALID');
-    // The reloaded object signs like the original.
-    const issued = signPrepared(loaded, root.key.signer(loaded.signatureAlgorithm), { store: ca.store, ceremony: CEREMONY, now, expectTbsSha256: p.tbsSha256 });
+    // The reloaded object signs like the original, given the approved digest and the expected
+    // profile (the file's own claims prove nothing).
+    expect(caught(() => signPrepared(loaded, root.key.signer(loaded.signatureAlgorithm), { store: ca!.store, ceremony: CEREMONY, now, expectTbsSha256: p.tbsSha256 })).code).toBe('ERR_PKI_PREPARED_UNVERIFIED');
+    const issued = signPrepared(loaded, root.key.signer(loaded.signatureAlgorithm), { store: ca.store, ceremony: CEREMONY, now, expectTbsSha256: p.tbsSha256, expectProfileSha256: profileSha256(defaultProfile('intermediate')) });
     expect(issued.info.tbsSha256).toBe(p.tbsSha256);
     // CRLs too.
     const crl = prepareCrl({ profile: defaultProfile('crl-root'), issuerCertificate: root.issued.der, store: ca.store, now });
-    const crlBack = preparedFromJson(JSON.parse(JSON.stringify(preparedToJson(crl))));
+    const crlBack = preparedFromJson(JSON.parse(JSON.stringify(preparedToJson(crl))), { store: ca.store, profile: defaultProfile('crl-root'), expectTbsSha256: crl.tbsSha256 });
     expect(crlBack.kind).toBe('crl');
     const signedCrl = signPrepared(crlBack, root.key.signer(crlBack.signatureAlgorithm), { store: ca.store, ceremony: CEREMONY, now });
     expect(signedCrl.kind === 'crl' ? signedCrl.record.crlNumber : undefined).toBe(1);

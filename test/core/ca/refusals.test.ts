@@ -118,6 +118,18 @@ describe('refusals: nothing is signed and nothing is written when a check fails'
     expect(issued.info.keyUsage?.usages).toEqual(['keyCertSign', 'cRLSign']);
   });
 
+  it('prepareCertificate refuses to have the root issue anything but an intermediate CA', () => {
+    const spki = hsmKey(ca, { type: 'EC', curve: 'P-256' }, 'leaf-by-root').spki;
+    const leaf = refused(
+      () => prepareCertificate({ profile: defaultProfile('workload-svid'), spki, issuerCertificate: root.issued.der, sans: { uris: ['spiffe://example.org/web'] }, now, random: ca.random, store: ca.store }),
+      'ERR_PKI_PROFILE_INVALID',
+    );
+    expect(leaf).toMatch(/the root 'CN=NEAM Root CA,O=NEAM CA' signs only intermediate CA certificates and CRLs; profile 'workload-svid' has role 'leaf'/u);
+    refused(() => prepareCertificate({ profile: defaultProfile('workload-svid'), spki, issuerCertificate: root.issued.der, sans: { dnsNames: ['a.example.org'] }, now, random: ca.random, store: ca.store }), 'ERR_PKI_PROFILE_INVALID', /signs only intermediate CA certificates/u);
+    // The same key as an intermediate from a CSR is fine (the root's one job).
+    expect(intermediate().profile.role).toBe('intermediate');
+  });
+
   it('the linter catches a broken profile (keyCertSign on a leaf) before the HSM is called', () => {
     const leafKeyCertSign = profileWith('workload-svid', { keyUsage: { critical: true, usages: ['digitalSignature', 'keyCertSign'] } });
     const int = signPrepared(intermediate(), root.key.signer('RSA-PKCS1-SHA256'), { store: ca.store, ceremony: CEREMONY, now });

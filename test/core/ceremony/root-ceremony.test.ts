@@ -10,11 +10,12 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ceremonyJournal, ceremonyStatus, openCaHome, rehearsalSoftHsmDir } from '../../../core/ceremony/index.ts';
+import { CA_DB, ceremonyJournal, ceremonyStatus, openCaHome, rehearsalSoftHsmDir } from '../../../core/ceremony/index.ts';
+import { rosterGovernsSoPin } from '../../../core/quorum/index.ts';
 import { verifyTranscriptFile } from '../../../core/transcript/index.ts';
 import { runOk } from '../../helpers/tools.ts';
 import { cli } from './fixture.ts';
-import { ceremonyFolder, CUSTODIANS, makeRootFixture, rootRun, type RootFixture } from './root-fixture.ts';
+import { ceremonyFolder, CUSTODIANS, makeRootFixture, p11, quorumPins, rootRun, type RootFixture } from './root-fixture.ts';
 
 /** The keys on the rehearsal token, listed by OpenSC's pkcs11-tool (an independent reader). */
 function pkcs11Objects(fx: RootFixture): string {
@@ -33,7 +34,7 @@ describe('root.yaml rehearsal (3-of-5 custodians, SoftHSM, unattended)', () => {
     fx = undefined;
   });
 
-  it('runs to completion: root, transfer certificate and CRL verify with OpenSSL; custodian files on five media; transcript co-signed', () => {
+  it('runs to completion: root, transfer certificate and CRL verify with OpenSSL; custodian files on five media; both token PINs under the quorum; transcript co-signed', async () => {
     fx = makeRootFixture();
     const r = rootRun(fx);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
@@ -82,11 +83,27 @@ describe('root.yaml rehearsal (3-of-5 custodians, SoftHSM, unattended)', () => {
     expect(v.signers.map((s) => `${s.kind}:${s.name}`)).toEqual(['transfer:neam-offline-transfer', 'witness:Frank Custodian', 'witness:Grace Custodian']);
     expect(v.records.some((r) => r.type === 'quorum.enrolled')).toBe(true);
     expect(v.records.filter((r) => r.type === 'certificate.issued')).toHaveLength(2);
-    const transcript = readFileSync(join(dir, 'transcript.jsonl'), 'utf8');
-    for (const secret of ['rehearsal passphrase', 'rehearsal-so-pin-0001']) expect(transcript).not.toContain(secret);
-    for (const f of readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile())) {
-      expect(readFileSync(join(dir, f)).includes(Buffer.from('rehearsal passphrase')), f).toBe(false);
+    // Security review H1: both token PINs are derived from the split secret. Nobody typed an SO
+    // PIN; the quorum's SO PIN (rebuilt here from three files) is the token's, checked by OpenSC.
+    const enrolled = v.records.find((r) => r.type === 'quorum.enrolled')!;
+    expect(enrolled.data['pins']).toEqual(['user', 'so']);
+    const ca2 = openCaHome(join(fx.caDir, 'rehearsal'));
+    try {
+      expect(rosterGovernsSoPin(ca2.currentRoster()!)).toBe(true);
+    } finally {
+      ca2.close();
     }
+    const pins = await quorumPins(fx);
+    expect(p11(fx, ['--login', '--pin', pins.user, '--list-objects']).code).toBe(0);
+    // The derived SO PIN works (setting the user PIN to the quorum's own: no net change).
+    expect(p11(fx, ['--login', '--login-type', 'so', '--so-pin', pins.so, '--init-pin', '--new-pin', pins.user]).code).toBe(0);
+    expect(p11(fx, ['--login', '--login-type', 'so', '--so-pin', 'rehearsal-so-pin-0001', '--init-pin', '--new-pin', 'hijacked-pin-1234']).out).toContain('CKR_PIN_INCORRECT');
+    // No passphrase or PIN in the transcript, the ceremony folder or the CA database.
+    const transcript = readFileSync(join(dir, 'transcript.jsonl'), 'utf8');
+    const secrets = ['rehearsal passphrase', pins.user, pins.so];
+    for (const secret of secrets) expect(transcript).not.toContain(secret);
+    const files = [...readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile()).map((n) => join(dir, n)), join(fx.caDir, 'rehearsal', CA_DB)];
+    for (const f of files) for (const secret of secrets) expect(readFileSync(f).includes(Buffer.from(secret)), `${f} holds a secret`).toBe(false);
   });
 
   it('killed after the root key was generated: resume opens the token with 3 custodians and adopts the one root key', () => {

@@ -10,9 +10,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { bundleState, certificateFingerprint, certificateFromInput, createBundle, enrollPeer, generateFileIdentity, importBundle, pinRoot, recordIdentity, type PayloadFile } from '../../../core/bundle/index.ts';
 import { softwareSigner } from '../../../core/crypto/signer.ts';
 import { buildCsr, toPem } from '../../../core/pki/index.ts';
+import { loadCustodianFile, openCaHome, rehearsalSoftHsmDir } from '../../../core/ceremony/index.ts';
+import { ActivationSession } from '../../../core/quorum/index.ts';
 import { openStore } from '../../../core/store/index.ts';
 import { Secret } from '../../../core/util/secret.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
+import { run, runOk } from '../../helpers/tools.ts';
 import { cli, FIXTURES, REPO } from './fixture.ts';
 
 /** The custodians' media folder names. */
@@ -42,6 +45,57 @@ export function makeRootFixture(): RootFixture {
 
 export function rootRun(fx: RootFixture, env: NodeJS.ProcessEnv = {}): ReturnType<typeof cli> {
   return cli(['ceremony', 'run', join(REPO, 'ceremony-scripts/root.yaml'), '--site', fx.sitePath, '--rehearsal', '--answers', fx.answersPath], { env });
+}
+
+/** The rehearsal SoftHSM configuration of a root fixture's CA folder. */
+export function rehearsalConf(fx: RootFixture): string {
+  return join(rehearsalSoftHsmDir(join(fx.caDir, 'rehearsal')), 'softhsm2.conf');
+}
+
+/** pkcs11-tool (OpenSC, an independent reader) against the rehearsal token; exit code and output. */
+export function p11(fx: RootFixture, args: string[], label = 'neam-root'): { code: number; out: string } {
+  const r = run('pkcs11-tool', ['--module', '/usr/lib/softhsm/libsofthsm2.so', '--token-label', label, ...args], { env: { ...process.env, SOFTHSM2_CONF: rehearsalConf(fx) } });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+/** Serials of the initialised rehearsal tokens labelled `label` (softhsm2-util, independent of our HSM port). */
+export function tokenSerials(fx: RootFixture, label = 'neam-root'): string[] {
+  const text = runOk('softhsm2-util', ['--show-slots'], { env: { ...process.env, SOFTHSM2_CONF: rehearsalConf(fx) } });
+  return text
+    .split(/\n(?=Slot )/u)
+    .filter((b) => new RegExp(`Label:\\s+${label}\\s*$`, 'mu').test(b) && /Initialized:\s+yes/u.test(b))
+    .map((b) => /Serial number:\s+([0-9a-f]+)/u.exec(b.slice(b.indexOf('Token info')))?.[1] ?? '?');
+}
+
+/** The operator's reset of a rehearsal token whose temporary PINs were lost (what the resume advises). */
+export function deleteToken(fx: RootFixture, serial: string): void {
+  runOk('softhsm2-util', ['--delete-token', '--serial', serial], { env: { ...process.env, SOFTHSM2_CONF: rehearsalConf(fx) } });
+}
+
+/** The passphrase the root answers give a custodian (by media folder name). */
+export function custodianPassphrase(media: string): string {
+  return `${media} rehearsal passphrase`;
+}
+
+/**
+ * Both token PINs of the CA folder's current quorum, rebuilt from three custodians' files the way
+ * the documentation defines them (for the test's own checks: never printed).
+ */
+export async function quorumPins(fx: RootFixture): Promise<{ user: string; so: string }> {
+  const ca = openCaHome(join(fx.caDir, 'rehearsal'));
+  try {
+    const roster = ca.currentRoster();
+    if (roster === undefined) throw new Error('no current quorum');
+    const a = new ActivationSession(roster);
+    for (const m of ['carol', 'dave', 'erin']) {
+      const name = `${m[0]!.toUpperCase()}${m.slice(1)} Custodian`;
+      const { file } = loadCustodianFile(join(fx.media, m), name, roster);
+      await a.addCustodian(file, Secret.fromString(custodianPassphrase(m)));
+    }
+    return await a.withActivationPins('test', (pins) => ({ user: pins.user.use((b) => b.toString('utf8')), so: pins.so!.use((b) => b.toString('utf8')) }));
+  } finally {
+    ca.close();
+  }
 }
 
 export function ceremonyFolder(fx: RootFixture, script = 'root'): string {

@@ -138,6 +138,22 @@ describe('neam-ca istio (CLI)', () => {
     const v = cli(['bundle', 'verify', bundle, '--home', b, '--json']);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     expect(v.stdout).toContain('payload/02-permissive/manifests.yaml');
+    // The receiving CLI runs the Istio domain's check on import (Istio's rules and the CRD schemas).
+    const imp = cli(['bundle', 'import', bundle, '--home', b, '--extract', join(dir, 'received')]);
+    expect(imp.code, imp.stdout + imp.stderr).toBe(0);
+    expect(imp.stdout).toContain(`Istio manifests checked; CRD schemas: ${crds().file}.`);
+    // A validly signed bundle carrying an invalid manifest is refused at import by the Istio check.
+    const forged = join(dir, 'forged-payload');
+    cpSync(join(dir, 'received', 'payload'), forged, { recursive: true });
+    const strict = join(forged, '03-strict', 'manifests.yaml');
+    writeFileSync(strict, readFileSync(strict, 'utf8').replace('mode: STRICT', 'mode: STRICTEST'));
+    const forgedBundle = join(dir, 'forged.neambundle');
+    const made = cli(['bundle', 'create', '--kind', 'istio-manifests', '--to', 'online-ca', '--payload', forged, '--out', forgedBundle, '--home', a, '--passphrase-file', pass]);
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    const refused = cli(['bundle', 'import', forgedBundle, '--home', b, '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, error: { code: 'ERR_ISTIO_MANIFEST_INVALID' } });
+    expect(refused.stdout).toContain('STRICTEST');
     // A copy of the tree with a private key planted in it is refused before anything is signed.
     const tampered = join(dir, 'tampered');
     cpSync(out, tampered, { recursive: true });

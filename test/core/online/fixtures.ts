@@ -84,7 +84,13 @@ authorityKeyIdentifier = keyid:always
   const keyPath = join(dir, 'root.key');
   const certPath = join(dir, 'root.pem');
   const newkey = opts.keyAlg === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
-  runOk('openssl', ['req', '-x509', ...newkey, '-nodes', '-keyout', keyPath, '-out', certPath, '-subj', `/O=${td}/CN=Test Root CA`, '-days', String(opts.days ?? 3650), '-config', confPath, '-extensions', 'v3_root']);
+  // Self-signed through `openssl ca -selfsign` so the root's validity starts a week ago (OpenSSL 3.0's
+  // `req -x509` always starts now): intermediates backdated by hours then nest inside it, as core/ca
+  // requires of an issuer it trusts through a chain.
+  const csrPath = join(dir, 'root.csr');
+  runOk('openssl', ['req', '-new', ...newkey, '-nodes', '-keyout', keyPath, '-out', csrPath, '-subj', `/O=${td}/CN=Test Root CA`, '-config', confPath]);
+  const startMs = Date.now() - 7 * 86_400_000;
+  runOk('openssl', ['ca', '-batch', '-selfsign', '-config', confPath, '-keyfile', keyPath, '-in', csrPath, '-out', certPath, '-extensions', 'v3_root', '-startdate', asn1Time(startMs), '-enddate', asn1Time(startMs + (opts.days ?? 3650) * 86_400_000), '-notext', '-preserveDN']);
   const pem = readFileSync(certPath, 'utf8');
   return { dir, certPath, keyPath, confPath, pem, der: pemToDer(pem) };
 }

@@ -50,6 +50,8 @@ interface Case {
   sans?: { uris?: string[]; dnsNames?: string[] };
   extraExtensions?: ExtensionSpec[];
   patch?: (tbs: Buffer) => Buffer;
+  /** Lint for a signature at this time (signing-time rules). */
+  signingTime?: Date;
 }
 
 function lintCase(c: Case): LintProblem[] {
@@ -71,7 +73,7 @@ function lintCase(c: Case): LintProblem[] {
     ],
   });
   if (c.patch !== undefined) tbs = c.patch(tbs);
-  return lintTbsCertificate(tbs, { profile: c.lintProfile ?? c.profile, issuer: c.lintIssuer ?? c.issuer, now: NOW, ...(c.sans === undefined ? {} : { expected: { sans: c.sans } }) });
+  return lintTbsCertificate(tbs, { profile: c.lintProfile ?? c.profile, issuer: c.lintIssuer ?? c.issuer, now: NOW, ...(c.sans === undefined ? {} : { expected: { sans: c.sans } }), ...(c.signingTime === undefined ? {} : { signingTime: c.signingTime }) });
 }
 
 const svid = (o: Record<string, unknown> = {}): CertificateProfile => profileWith('workload-svid', o);
@@ -139,6 +141,13 @@ describe('lintTbsCertificate', () => {
     leafCase({ rule: 'neam.role-not-ca', profile: svid({ basicConstraints: { critical: true, ca: true } }) }),
     { rule: 'neam.root-no-eku', profile: rootP({ extKeyUsage: { critical: false, usages: ['serverAuth'] } }), issuer: 'self', signer: root.signer },
     { rule: 'neam.role-ca', profile: rootP({ basicConstraints: { critical: true, ca: false } }), issuer: 'self', signer: root.signer },
+    // Signing-time rules: a preparation time after signing, or too long before it.
+    intCase({ rule: 'neam.prepared-after-signing', signingTime: new Date(NOW.getTime() - 3_600_000) }),
+    intCase({ rule: 'neam.prepared-too-long-ago', signingTime: new Date(NOW.getTime() + 8 * 86_400_000) }),
+    leafCase({ rule: 'neam.not-expired', signingTime: new Date(NOW.getTime() + 25 * 3_600_000) }),
+    // The root signs intermediate CA certificates and CRLs, nothing else (design §2).
+    leafCase({ rule: 'neam.root-issues-only-intermediates', issuer: rootIssuer, signer: root.signer }),
+    { rule: 'neam.root-issues-only-intermediates', profile: profileWith('transfer', {}), issuer: rootIssuer, signer: root.signer, subjectKey: leafKey.signer.spki },
   ];
   for (const c of cases) {
     it(`refuses what breaks ${c.rule}${c.lintProfile === undefined ? '' : ' (profile conformance)'}`, () => {
@@ -147,6 +156,16 @@ describe('lintTbsCertificate', () => {
       for (const p of problems) expect(p.message.length).toBeGreaterThan(10);
     });
   }
+
+  it('an issuer that is not self-issued may issue leaves; a self-issued root may not (neam.root-issues-only-intermediates)', () => {
+    expect(rootIssuer.selfIssued).toBe(true);
+    expect(intIssuer.selfIssued).toBe(false);
+    expect(lintCase(leafCase({})).map((p) => p.rule)).not.toContain('neam.root-issues-only-intermediates');
+    expect(lintCase(intCase({})).map((p) => p.rule)).not.toContain('neam.root-issues-only-intermediates');
+    const byRoot = lintCase(leafCase({ issuer: rootIssuer, signer: root.signer }));
+    const problem = byRoot.find((p) => p.rule === 'neam.root-issues-only-intermediates');
+    expect(problem?.message).toMatch(/the root signs only intermediate CA certificates and CRLs; this is a leaf \(not a CA\) certificate/u);
+  });
 
   it('returns every problem of a broken certificate, not just the first', () => {
     const problems = lintCase(leafCase({ profile: svid({ keyUsage: { critical: false, usages: ['keyCertSign', 'keyEncipherment'] }, nameConstraints: { critical: false, permittedUris: ['example.org'] } }) }));

@@ -6,7 +6,12 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { Extension, TBSCertificate } from '@peculiar/asn1-x509';
 import { beforeAll, describe, expect, it } from 'vitest';
+
+import { isCoreError } from '../../../core/errors.ts';
+import { derSequence, derTlv, encodeOid, TAG } from '../../../core/pki/der.ts';
 
 import { canonicalJson } from '../../../core/util/canonical-json.ts';
 import { verifySignature } from '../../../core/crypto/signer.ts';
@@ -241,6 +246,87 @@ describe('TBS bytes', () => {
     expect((await caught(() => describeTbs(tlv(0x30, Buffer.from([0x02, 0x01, 0x01]))))).code).toBe('ERR_PKI_DER_INVALID');
     expect((await caught(() => describeTbs(Buffer.from('not der')))).code).toBe('ERR_PKI_DER_INVALID');
     expect((await caught(() => describeTbs(Buffer.alloc(1024 * 1024 + 1)))).code).toBe('ERR_INPUT_TOO_LARGE');
+  });
+
+  /** A CA TBS with one more extension whose extnValue is exactly `value`. */
+  const tbsWithExtension = (oid: string, value: Buffer, critical = false): Buffer => {
+    const k = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+    const parsed = AsnConvert.parse(buildCaTbs({ issuer: 'CN=Root', subject: 'CN=Intermediate,O=NEAM', subjectSpki: k, issuerSpki: k, notBefore: NOW, days: 90, pathLen: 0 }), TBSCertificate);
+    parsed.extensions?.push(new Extension({ extnID: oid, critical, extnValue: new OctetString(value) }));
+    return Buffer.from(AsnConvert.serialize(parsed));
+  };
+
+  // Each case is named by the extension whose value is malformed.
+  const malformedExtensions: Array<[string, string, string]> = [
+    ['subjectAltName holding an empty OCTET STRING (DER 0400)', '2.5.29.17', '0400'],
+    ['subjectAltName truncated', '2.5.29.17', '3005820378'],
+    ['extKeyUsage holding an INTEGER', '2.5.29.37', '020101'],
+    ['keyUsage holding a SEQUENCE', '2.5.29.15', '3000'],
+    ['authorityInfoAccess holding garbage', '1.3.6.1.5.5.7.1.1', 'ffff'],
+    ['certificatePolicies holding a NULL', '2.5.29.32', '0500'],
+    ['cRLDistributionPoints holding a BOOLEAN', '2.5.29.31', '0101ff'],
+  ];
+  for (const [name, oid, hex] of malformedExtensions) {
+    it(`describeTbs refuses a ${name} with ERR_PKI_DER_INVALID, never a library exception`, async () => {
+      const e = await caught(() => describeTbs(tbsWithExtension(oid, Buffer.from(hex, 'hex'))));
+      expect(e.code).toBe('ERR_PKI_DER_INVALID');
+      expect(e.message).toMatch(/is not valid DER/u);
+    });
+  }
+
+  it('describeTbs refuses a tbsCertList whose extension OID is 64 KiB (bounded before any decoder sees it)', async () => {
+    const utc = (t: string): Buffer => derTlv(TAG.UTC_TIME, Buffer.from(t, 'ascii'));
+    const alg = derSequence([encodeOid('1.2.840.113549.1.1.11'), derTlv(TAG.NULL, Buffer.alloc(0))]);
+    const oid = Buffer.concat([Buffer.from([0x2a]), Buffer.alloc(65534, 0x81), Buffer.from([0x01])]);
+    const ext = derSequence([derTlv(TAG.OID, oid), derTlv(TAG.OCTET_STRING, Buffer.from('0500', 'hex'))]);
+    const tbs = derSequence([derTlv(TAG.INTEGER, Buffer.from([1])), alg, derSequence([]), utc('270101000000Z'), utc('270201000000Z'), derTlv(0xa0, derSequence([ext]))]);
+    const e = await caught(() => describeTbs(tbs));
+    expect(e.code).toBe('ERR_PKI_DER_INVALID');
+    expect(e.message).toMatch(/OBJECT IDENTIFIER of 65536 octets; at most 64/u);
+  });
+
+  it('describeTbs under seeded random mutation: every failure is a CoreError (ERR_PKI_DER_INVALID)', () => {
+    // xorshift32 with a fixed seed: the same 3000 mutants on every run.
+    let state = 0x9e3779b9;
+    const next = (): number => {
+      state ^= state << 13;
+      state >>>= 0;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      state >>>= 0;
+      return state;
+    };
+    const d = tempDir('neam-tbs-fuzz-');
+    try {
+      runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(d.dir, 'k.pem'), '-out', join(d.dir, 'c.pem'), '-subj', '/CN=Fuzz CA/O=NEAM', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'nameConstraints=critical,permitted;URI:example.org', '-addext', 'subjectAltName=URI:spiffe://example.org,DNS:ca.example.org', '-addext', 'extendedKeyUsage=serverAuth,clientAuth', '-addext', 'authorityInfoAccess=caIssuers;URI:http://example.org/ca.crt', '-addext', 'crlDistributionPoints=URI:http://example.org/ca.crl', '-addext', 'certificatePolicies=1.2.3.4']);
+      writeFileSync(join(d.dir, 'ca.cnf'), '[ca]\ndefault_ca=x\n[x]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=7\n');
+      writeFileSync(join(d.dir, 'index.txt'), 'R\t300101000000Z\t270101000000Z,keyCompromise\t0A\tunknown\t/CN=x\n');
+      writeFileSync(join(d.dir, 'crlnumber'), '07\n');
+      runOk('openssl', ['ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'k.pem', '-cert', 'c.pem', '-out', 'crl.pem'], { cwd: d.dir });
+      const pemDer = (f: string): Buffer => Buffer.from(runOk('openssl', [f.endsWith('crl.pem') ? 'crl' : 'x509', '-in', f, '-outform', 'PEM']).replace(/-----[^-]+-----|\s/gu, ''), 'base64');
+      const seeds = [extractSignedTbs(pemDer(join(d.dir, 'c.pem'))), extractSignedTbs(pemDer(join(d.dir, 'crl.pem')))];
+      let decoded = 0;
+      for (let i = 0; i < 3000; i++) {
+        const b = Buffer.from(seeds[i % 2] as Buffer);
+        const edits = 1 + (next() % 3);
+        for (let k = 0; k < edits; k++) {
+          const pos = next() % b.length;
+          b[pos] = next() % 4 === 0 ? 0x00 : (b[pos] as number) ^ (1 + (next() % 255));
+        }
+        try {
+          describeTbs(b);
+          decoded++;
+        } catch (e) {
+          expect(isCoreError(e), `mutant ${i}: ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`).toBe(true);
+          expect((e as { code: string }).code, `mutant ${i}`).toMatch(/^ERR_PKI_DER_INVALID$/u);
+        }
+      }
+      // The mutants exercise both outcomes: some still decode, most are refused.
+      expect(decoded).toBeGreaterThan(0);
+      expect(decoded).toBeLessThan(3000);
+    } finally {
+      d.cleanup();
+    }
   });
 
   it('describeTbs shows hostile subject characters as visible escapes, so a request can still be built and reviewed', () => {

@@ -4,7 +4,7 @@
  * "custodian machines", check the approvals, rotate, change a passphrase. The last test scans
  * everything the commands printed, logged or wrote for the secret and the passphrases.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, hkdfSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,7 +17,9 @@ import { COMMANDS } from '../../../core/cli/commands/index.ts';
 import { openCustodianFile, parseCustodianFile, parseRoster } from '../../../core/quorum/index.ts';
 import { combineShares } from '../../../core/quorum/shares.ts';
 import { Secret } from '../../../core/util/secret.ts';
+import { findSoftHsmModule } from '../../../core/hsm/softhsm.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
+import { run } from '../../helpers/tools.ts';
 import { buildCaTbs } from './fixtures.ts';
 import { countFiles, findSecretLeaks, secretForms } from './scan.ts';
 
@@ -96,7 +98,10 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('at least 12 characters');
     expect(r.prompts.filter((p) => p.includes("Custodian 'alice'"))).toHaveLength(4);
-    expect(r.stdout).toContain("user PIN is now the quorum's secret");
+    expect(r.stdout).toContain("user PIN and security officer PIN are now derived from the quorum's secret; the SO PIN used for the enrolment no longer works");
+    expect(r.stdout).toContain('It governs both token PINs (user and security officer).');
+    // Each custodian is shown their approval-key fingerprint to write down.
+    expect(r.stderr).toMatch(/alice, write down your approval-key fingerprint \(SHA-256\)[^\n]*\n\s+[0-9a-f]{64}/u);
     expect(r.stdout).toMatch(/Roster SHA-256 \(record it in the transcript\): [0-9a-f]{64}/u);
     const files = readdirSync(d('q1')).sort();
     expect(files).toEqual(['custodian-1-alice.json', 'custodian-2-bob.json', 'custodian-3-carol.json', 'roster.json']);
@@ -109,9 +114,40 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
     expect(old.stderr).toContain('[ERR_HSM_PIN_INCORRECT]');
   });
 
+  it('enroll: the SO PIN it was given no longer works; the review\'s attack (SO login, C_InitPIN of a chosen PIN) fails in pkcs11-tool', () => {
+    const so = readFileSync(d('pins', 'root.so-pin'), 'utf8').trim();
+    const r = run('pkcs11-tool', ['--module', findSoftHsmModule(), '--token-label', 'root', '--login', '--login-type', 'so', '--so-pin', so, '--init-pin', '--new-pin', 'hijacked-pin-1234'], { env: { ...process.env, SOFTHSM2_CONF: join(softhsm, 'softhsm2.conf') } });
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain('CKR_PIN_INCORRECT');
+  });
+
+  it('hsm init-token refuses --generate-pins for a token marked --root, and warns without --root', async () => {
+    const refused = await cli(['hsm', 'init-token', '--softhsm-dir', softhsm, '--label', 'root-gen', '--root', '--generate-pins', d('pins-root')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('[ERR_USAGE]');
+    expect(refused.stderr).toContain('quorum enroll --init-token');
+    expect(readdirSync(dir.dir)).not.toContain('pins-root');
+    const warned = await cli(['hsm', 'init-token', '--softhsm-dir', softhsm, '--label', 'online', '--generate-pins', d('pins')]);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toContain('WARNING: the PINs of \'online\' are written to files. Use this only for rehearsal and online tokens');
+  });
+
+  it('enroll --init-token creates a root token whose PINs never leave memory; both are the quorum\'s', async () => {
+    const r = await cli(
+      ['quorum', 'enroll', '--softhsm-dir', softhsm, '--token', 'root-mem', '--init-token', '--ceremony', 'cli-mem', '--threshold', '2', '--custodian', 'alice', '--custodian', 'bob', '--out', 'qm'],
+      [PASS['alice'] as string, PASS['alice'] as string, PASS['bob'] as string, PASS['bob'] as string],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('temporary PINs that exist only in this process');
+    expect(r.stdout).toContain("security officer PIN are now derived from the quorum's secret");
+    expect(readdirSync(d('qm')).sort()).toEqual(['custodian-1-alice.json', 'custodian-2-bob.json', 'roster.json']);
+    expect(parseRoster(readFileSync(d('qm', 'roster.json'))).pin).toEqual({ encoding: 'base64url', secretBytes: 32, derivation: 'hkdf-sha256', pins: ['user', 'so'] });
+    expect(readdirSync(dir.dir).filter((f) => f.includes('pin'))).toEqual(['pins']);
+  });
+
   it('enroll refuses mismatched confirmations three times and leaves no files', async () => {
     const r = await cli(
-      ['quorum', 'enroll', '--softhsm-dir', softhsm, '--token', 'root', '--so-pin-file', d('pins', 'root.so-pin'), '--ceremony', 'cli-x', '--threshold', '2', '--custodian', 'zed', '--custodian', 'yan', '--out', 'qx'],
+      ['quorum', 'enroll', '--softhsm-dir', softhsm, '--token', 'root-x', '--init-token', '--ceremony', 'cli-x', '--threshold', '2', '--custodian', 'zed', '--custodian', 'yan', '--out', 'qx'],
       ['a good passphrase 1', 'a good passphrase 2', 'a good passphrase 1', 'a good passphrase 2', 'a good passphrase 1', 'a good passphrase 2'],
     );
     expect(r.code).toBe(1);
@@ -181,6 +217,20 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
     expect(r.stderr).toContain('no terminal');
   });
 
+  it('approve checks the custodian file against a pinned approval-key fingerprint before anything is shown or typed', async () => {
+    const alice = parseCustodianFile(readFileSync(d('q1', 'custodian-1-alice.json')));
+    const wrong = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-1-alice.json', '--approval-key-sha256', 'ab'.repeat(32), '--out', 'pinned-wrong.json'], []);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('[ERR_QUORUM_SHARE_TAMPERED]');
+    expect(wrong.prompts).toEqual([]);
+    const right = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-1-alice.json', '--approval-key-sha256', alice.approvalKey.sha256.replace(/(..)(?=.)/gu, '$1:'), '--out', 'pinned-right.json'], ['approve', PASS['alice'] as string]);
+    expect(right.code, right.stderr).toBe(0);
+    expect(right.stderr).not.toContain('cannot confirm that your custodian file is genuine');
+    const unpinned = await cli(['approve', 'req.json', '--custodian', 'q1/custodian-1-alice.json', '--out', 'unpinned.json'], ['approve', PASS['alice'] as string]);
+    expect(unpinned.code, unpinned.stderr).toBe(0);
+    expect(unpinned.stderr).toContain('cannot confirm that your custodian file is genuine');
+  });
+
   it('passphrase: a custodian changes their passphrase; the new file works, the old passphrase does not', async () => {
     const r = await cli(['quorum', 'passphrase', '--custodian', 'q1/custodian-2-bob.json', '--roster', 'q1/roster.json', '--out', 'bob-new.json'], [PASS['bob'] as string, 'bob has a new secret 2027', 'bob has a new secret 2027']);
     expect(r.code, r.stderr).toBe(0);
@@ -195,7 +245,7 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
       [PASS['alice'] as string, PASS['bob'] as string, PASS['dave'] as string, PASS['dave'] as string, PASS['erin'] as string, PASS['erin'] as string],
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('The token PIN was changed');
+    expect(r.stdout).toContain('The token PINs were changed (user and security officer)');
     const roster2 = parseRoster(readFileSync(d('q2', 'roster.json')));
     expect(roster2.generation).toBe(2);
     const old = await cli(['quorum', 'drill', '--roster', 'q2/roster.json', '--custodian', 'q1/custodian-1-alice.json']);
@@ -244,5 +294,7 @@ describe('neam-ca approve and neam-ca quorum (in-process, SoftHSM)', () => {
     const pin = secrets[1]?.toString('base64url') ?? '';
     expect(findSecretLeaks({ texts: [`log: pin=${pin}`], forms })).toContain('text#0: secret#1 pin utf8');
     expect(findSecretLeaks({ texts: [Buffer.from(PASS['erin'] as string).toString('base64')], forms })).toContain('text#0: passphrase#4 base64');
+    const userPin = Buffer.from(hkdfSync('sha256', secrets[0] as Buffer, Buffer.alloc(0), Buffer.from('neam-ca/quorum/token-pin/v1/user', 'utf8'), 32)).toString('base64url');
+    expect(findSecretLeaks({ texts: [userPin], forms })).toContain('text#0: secret#0 user-pin utf8');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * docs/quorum.md is enough to implement the formats: this test opens custodian files, rebuilds the
  * activation secret and checks approvals using only what the document states, with independent
- * tools and code: OpenSSL derives the scrypt key and verifies the ECDSA signatures, the AAD and the
+ * tools and code: OpenSSL derives the scrypt key and the HKDF token PINs and verifies the ECDSA signatures, the AAD and the
  * commitment contexts are written out by hand from the document, and the Shamir combination is a
  * separate GF(2^8) implementation (polynomial x^8 + x^4 + x^3 + x + 1).
  */
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createApprovalRequest, signApproval, type CustodianFile } from '../../../core/quorum/index.ts';
+import { createApprovalRequest, deriveTokenPin, signApproval, type CustodianFile } from '../../../core/quorum/index.ts';
+import { Secret } from '../../../core/util/secret.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
 import { runOk } from '../../helpers/tools.ts';
 import { enrollQuorum, fileOf, passphraseOf, type EnrolledQuorum } from './fixtures.ts';
@@ -115,9 +116,20 @@ describe('docs/quorum.md conformance (independent implementation)', () => {
     expect(secret.equals(q.secret)).toBe(true);
     const ctx = jcsFlat({ purpose: 'neam-ca/quorum/activation-commitment/v1', ceremony: q.roster.ceremony, quorumId: q.roster.quorumId });
     expect(createHmac('sha256', secret).update(ctx).digest('hex')).toBe(q.roster.activationCommitment);
-    // The token PIN is the unpadded base64url text of the secret.
-    expect(q.pin.use((b) => b.toString('ascii'))).toBe(secret.toString('base64url'));
-    expect(secret.toString('base64url')).toHaveLength(43);
+    // The token PINs: HKDF-SHA256 (RFC 5869) of the secret, empty salt, info = the role's label,
+    // 32 bytes, unpadded base64url. OpenSSL derives them from the document's definition.
+    const hkdf = (label: string): string => {
+      const hex = runOk('openssl', ['kdf', '-keylen', '32', '-kdfopt', 'digest:SHA256', '-kdfopt', `hexkey:${secret.toString('hex')}`, '-kdfopt', `info:${label}`, 'HKDF']).trim().replace(/:/gu, '');
+      return Buffer.from(hex, 'hex').toString('base64url');
+    };
+    const userPin = hkdf('neam-ca/quorum/token-pin/v1/user');
+    expect(q.pin.use((b) => b.toString('ascii'))).toBe(userPin);
+    expect(userPin).toHaveLength(43);
+    const soPin = hkdf('neam-ca/quorum/token-pin/v1/so');
+    expect(soPin).not.toBe(userPin);
+    expect(deriveTokenPin(Secret.fromBytes(Buffer.from(secret)), 'so').use((b) => b.toString('ascii'))).toBe(soPin);
+    // A roster of the first format version (no derivation) used the base64url of the secret itself.
+    expect(q.roster.pin).toEqual({ encoding: 'base64url', secretBytes: 32, derivation: 'hkdf-sha256', pins: ['user'] });
   });
 
   it('approvals: OpenSSL verifies the signature over the RFC 8785 statement written out from the document', () => {

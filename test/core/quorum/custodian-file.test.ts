@@ -3,7 +3,7 @@
  * code before any key derivation; every change to an enrolled file is named as tampering (never as
  * a wrong passphrase); foreign files are named as foreign; passphrase rules and passphrase change.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -18,7 +18,8 @@ import {
   serializeCustodianFile,
   type CustodianFile,
 } from '../../../core/quorum/index.ts';
-import { verifySignature } from '../../../core/crypto/signer.ts';
+import { softwareSigner, verifySignature } from '../../../core/crypto/signer.ts';
+import { canonicalJsonBytes } from '../../../core/util/canonical-json.ts';
 import { sealCustodianFile, spkiOf } from '../../../core/quorum/custodian-file.ts';
 import { Secret } from '../../../core/util/secret.ts';
 import { caught, enrollQuorum, FAST_KDF, fileOf, passphraseOf, recordingRandom, type EnrolledQuorum } from './fixtures.ts';
@@ -190,6 +191,62 @@ describe('custodian file', () => {
     const sig = signer.sign(Buffer.from('closing record body'));
     expect(verifySignature('ECDSA-SHA256', Buffer.from(entry?.approvalKey.spki ?? '', 'base64'), Buffer.from('closing record body'), sig)).toBe(true);
     expect((await caught(() => custodianSigner(fileOf(q, 'carol'), pass('dave')))).code).toBe('ERR_QUORUM_PASSPHRASE_INCORRECT');
+  });
+
+  /**
+   * A complete forgery an attacker can make without any passphrase: a new salt (so the right
+   * passphrase derives a wrong key), the attacker's approval key, re-signed with that key. Only the
+   * roster or the custodian's pinned approval-key fingerprint can tell it from a wrong passphrase.
+   */
+  const resignedForgery = (): CustodianFile => {
+    const f = clone(fileOf(q, 'carol'));
+    const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const spki = spkiOf(attacker);
+    f['approvalKey'] = { alg: 'ECDSA-P256-SHA256', spki: spki.toString('base64'), sha256: createHash('sha256').update(spki).digest('hex') };
+    f.kdf['salt'] = flipB64(f.kdf['salt'] as string);
+    const { signature: _s, ...unsigned } = f;
+    const sig = softwareSigner(attacker, 'ECDSA-SHA256').sign(canonicalJsonBytes(unsigned));
+    return parseCustodianFile(serializeCustodianFile({ ...(unsigned as unknown as CustodianFile), signature: { alg: 'ECDSA-SHA256', value: sig.toString('base64') } }));
+  };
+
+  it('without a roster, a re-signed forgery is not reported as "the file is intact": integrity cannot be confirmed', async () => {
+    const e = await caught(() => openCustodianFile(resignedForgery(), pass('carol'), { approvalKey: true }));
+    expect(e.code).toBe('ERR_QUORUM_PASSPHRASE_INCORRECT');
+    expect(e.message).not.toContain('the file is intact');
+    expect(e.message).toContain('cannot confirm that this file is genuine');
+    expect(e.message).toContain('--approval-key-sha256');
+    expect(e.details).toMatchObject({ integrityConfirmed: false });
+    // The same holds for the approval signer and for a passphrase change without a roster.
+    expect((await caught(() => custodianSigner(resignedForgery(), pass('carol')))).message).toContain('cannot confirm that this file is genuine');
+  });
+
+  it('with the pinned approval-key fingerprint printed at enrolment, the forgery is named as tampering', async () => {
+    const pinned = fileOf(q, 'carol').approvalKey.sha256;
+    const e = await caught(() => openCustodianFile(resignedForgery(), pass('carol'), { approvalKey: true }, 'carol.json', { approvalKeySha256: pinned }));
+    expect(e.code).toBe('ERR_QUORUM_SHARE_TAMPERED');
+    expect(e.message).toContain('not the approval key pinned');
+    // Colons and upper case are accepted, as people copy fingerprints.
+    const colon = pinned.toUpperCase().replace(/(..)(?=.)/gu, '$1:');
+    expect((await caught(() => custodianSigner(resignedForgery(), pass('carol'), 'carol.json', { approvalKeySha256: colon }))).code).toBe('ERR_QUORUM_SHARE_TAMPERED');
+    // A malformed fingerprint is a usage problem, not a verdict on the file.
+    expect((await caught(() => openCustodianFile(fileOf(q, 'carol'), pass('carol'), { approvalKey: true }, undefined, { approvalKeySha256: 'abc' }))).code).toBe('ERR_QUORUM_PARAMS_INVALID');
+    // With the pin or the roster, a wrong passphrase on the genuine file is confirmed as such.
+    const wrong = await caught(() => openCustodianFile(fileOf(q, 'carol'), pass('dave'), { approvalKey: true }, undefined, { approvalKeySha256: pinned }));
+    expect(wrong.code).toBe('ERR_QUORUM_PASSPHRASE_INCORRECT');
+    expect(wrong.message).toContain('the file is intact');
+    const viaRoster = await caught(() => openCustodianFile(fileOf(q, 'carol'), pass('dave'), { approvalKey: true }, undefined, { roster: q.roster }));
+    expect(viaRoster.message).toContain('the file is intact');
+    expect((await caught(() => openCustodianFile(resignedForgery(), pass('carol'), { approvalKey: true }, undefined, { roster: q.roster }))).code).toBe('ERR_QUORUM_SHARE_TAMPERED');
+    // The genuine file opens with its pin.
+    const opened = await openCustodianFile(fileOf(q, 'carol'), pass('carol'), { approvalKey: true }, undefined, { approvalKeySha256: pinned });
+    expect(spkiOf(opened.approvalKey as KeyObject).toString('base64')).toBe(fileOf(q, 'carol').approvalKey.spki);
+  });
+
+  it('changeCustodianPassphrase checks a pinned fingerprint before opening the file', async () => {
+    const e = await caught(() =>
+      changeCustodianPassphrase({ file: resignedForgery(), oldPassphrase: pass('carol'), newPassphrase: pass('x-new-pass-long'), confirmation: pass('x-new-pass-long'), random: recordingRandom().random, kdf: FAST_KDF, approvalKeySha256: fileOf(q, 'carol').approvalKey.sha256 }),
+    );
+    expect(e.code).toBe('ERR_QUORUM_SHARE_TAMPERED');
   });
 
   it('a custodian changes their passphrase alone: the new one opens the same share, the old one no longer does', async () => {

@@ -11,7 +11,8 @@ import { AlgorithmIdentifier, Extension, Extensions, Name, SubjectPublicKeyInfo,
 import * as x509 from '@peculiar/x509';
 
 import { isCoreError } from '../../../core/errors.ts';
-import { QuorumEnrollment, type CustodianFile, type Roster } from '../../../core/quorum/index.ts';
+import type { HsmModule } from '../../../core/hsm/index.ts';
+import { deriveTokenPin, initTokenWithTemporaryPins, QuorumEnrollment, type CustodianFile, type Roster } from '../../../core/quorum/index.ts';
 import type { ScryptParams } from '../../../core/quorum/seal.ts';
 import { Secret } from '../../../core/util/secret.ts';
 
@@ -43,15 +44,19 @@ export function recordingRandom(): { random: (n: number) => Buffer; draws: Buffe
 export interface EnrolledQuorum {
   roster: Roster;
   files: Map<string, CustodianFile>;
-  /** The token PIN (the caller wipes it after setting it). */
+  /** The token user PIN (the caller wipes it; sets it when the quorum was not committed to a token). */
   pin: Secret;
   /** The raw activation secret (first 32 bytes drawn), for scans. */
   secret: Buffer;
   approvalKeys: Map<string, KeyObject>;
 }
 
-/** Enrols `names` with threshold `m`. */
-export async function enrollQuorum(options: { ceremony?: string; names?: readonly string[]; threshold?: number; kdf?: ScryptParams; now?: Date } = {}): Promise<EnrolledQuorum> {
+/**
+ * Enrols `names` with threshold `m`. With `token`, a free slot is initialised as `token.label` with
+ * temporary in-memory PINs and the enrolment is committed to it (both PINs the quorum's); without,
+ * the enrolment is finished and `pin` is the user PIN for the caller to set.
+ */
+export async function enrollQuorum(options: { ceremony?: string; names?: readonly string[]; threshold?: number; kdf?: ScryptParams; now?: Date; token?: { hsm: HsmModule; label: string } } = {}): Promise<EnrolledQuorum> {
   const names = options.names ?? FIVE;
   const rec = recordingRandom();
   const enrollment = await QuorumEnrollment.start({
@@ -69,8 +74,20 @@ export async function enrollQuorum(options: { ceremony?: string; names?: readonl
     approvalKeys.set(name, approvalKey);
     files.set(name, await enrollment.addCustodian({ name, passphrase: Secret.fromString(passphraseOf(name)), confirmation: Secret.fromString(passphraseOf(name)), approvalKey }));
   }
+  const secret = rec.draws[0] as Buffer;
+  if (options.token !== undefined) {
+    const { temporarySoPin } = initTokenWithTemporaryPins(options.token.hsm, options.token.label);
+    const session = options.token.hsm.openSession({ label: options.token.label });
+    try {
+      const { roster } = await enrollment.commitToToken(session, { temporarySoPin });
+      return { roster, files, pin: deriveTokenPin(Secret.fromBytes(Buffer.from(secret)), 'user'), secret, approvalKeys };
+    } finally {
+      temporarySoPin.wipe();
+      session.close();
+    }
+  }
   const { roster, pin } = enrollment.finish();
-  return { roster, files, pin, secret: rec.draws[0] as Buffer, approvalKeys };
+  return { roster, files, pin, secret, approvalKeys };
 }
 
 /** The file of `name`, or throws. */

@@ -3,6 +3,7 @@
  * base64, base64url, UTF-8 and UTF-16 text, the PIN text), searched in every file under a folder
  * and in captured text (logs, prompts, error messages, outputs).
  */
+import { hkdfSync } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -33,8 +34,14 @@ export function secretForms(input: { secrets?: Buffer[]; texts?: string[] }): Se
     text(`${label} hex`, s.toString('hex'));
     text(`${label} HEX`, s.toString('hex').toUpperCase());
     text(`${label} base64`, s.toString('base64').replace(/=+$/u, ''));
-    // The token PIN is the base64url text of the secret.
+    // The token PINs: the base64url text of the secret (first roster format) and the HKDF-derived
+    // user and security officer PINs (docs/quorum.md), computed here independently.
     text(`${label} pin`, s.toString('base64url'));
+    if (s.length === 32) {
+      for (const role of ['user', 'so']) {
+        text(`${label} ${role}-pin`, Buffer.from(hkdfSync('sha256', s, Buffer.alloc(0), Buffer.from(`neam-ca/quorum/token-pin/v1/${role}`, 'utf8'), 32)).toString('base64url'));
+      }
+    }
     // A 16-byte prefix catches truncated dumps too.
     add(`${label} raw-prefix`, s.subarray(0, 16));
     text(`${label} hex-prefix`, s.subarray(0, 16).toString('hex'));

@@ -1,11 +1,11 @@
 /**
- * Must-show: the activation secret (and the PIN made from it) and the custodians' passphrases never
+ * Must-show: the activation secret (and the token PINs derived from it) and the custodians' passphrases never
  * appear in logs, error messages (message, details, JSON form, cause chain), the SQLite store
  * (database, WAL and shared-memory files), or any file written (rosters, requests, approvals,
  * drill reports, the SoftHSM token store, and the sealed custodian files themselves), in any
  * common encoding. Every failure path a custodian can hit is exercised on the way.
  */
-import { type KeyObject } from 'node:crypto';
+import { hkdfSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -22,6 +22,7 @@ import {
   checkQuorum,
   approvalTargetOf,
   createApprovalRequest,
+  initTokenWithTemporaryPins,
   openCustodianFile,
   QuorumEnrollment,
   QuorumStore,
@@ -101,14 +102,16 @@ describe('secret hygiene of the quorum (API, SoftHSM, store)', () => {
       files.set(n, f);
       write(`custodian-${n}.json`, serializeCustodianFile(f));
     }
-    const { roster, pin } = enrollment.finish();
+    // The token's temporary PINs exist only in memory; the enrolment replaces both.
+    const { temporarySoPin } = initTokenWithTemporaryPins(hsm, 'scan-root');
+    const session = hsm.openSession({ label: 'scan-root' });
+    write('roster-pending.json', serializeRoster(enrollment.roster()));
+    const { roster } = await enrollment.commitToToken(session, { temporarySoPin });
+    temporarySoPin.wipe();
     write('roster.json', serializeRoster(roster));
     qs.addRoster(roster, 'current', NOW);
-    hsm.initToken('scan-root', Secret.fromString('so-pin-scan-only-1'), pin);
-    pin.wipe();
 
     // Every refusal a custodian can meet at entry.
-    const session = hsm.openSession({ label: 'scan-root' });
     const a = new ActivationSession(roster, { log });
     await a.addCustodian(files.get('alice') as CustodianFile, pass('alice'));
     expect(await attempt(() => a.addCustodian(files.get('bob') as CustodianFile, pass('carol')))).toBe('ERR_QUORUM_PASSPHRASE_INCORRECT');
@@ -164,12 +167,16 @@ describe('secret hygiene of the quorum (API, SoftHSM, store)', () => {
     const logTexts = sink.records.map((r) => JSON.stringify(r));
     expect(errors.length).toBeGreaterThanOrEqual(7);
     expect(logTexts.some((l) => l.includes('custodian share refused'))).toBe(true);
-    expect(logTexts.some((l) => l.includes('token PIN changed by custodian rotation'))).toBe(true);
+    expect(logTexts.some((l) => l.includes('token PINs (user and security officer) changed by custodian rotation'))).toBe(true);
+    expect(logTexts.some((l) => l.includes('quorum enrolment committed to the token'))).toBe(true);
     const forms = secretForms({ secrets, texts: Object.values(PASS) });
     expect(countFiles(dir.dir)).toBeGreaterThan(12);
     expect(findSecretLeaks({ root: dir.dir, texts: [...logTexts, ...errorTexts], forms })).toEqual([]);
     // Positive control: the same scan flags a leak it is given.
     writeFileSync(join(dir.dir, 'out', 'leak.txt'), `pin=${(secrets[1] as Buffer).toString('base64url')}`);
     expect(findSecretLeaks({ root: dir.dir, forms })).toContain(`${join(dir.dir, 'out', 'leak.txt')}: secret#1 pin utf8`);
+    // …and the derived security officer PIN of the first quorum.
+    const so = Buffer.from(hkdfSync('sha256', secrets[0] as Buffer, Buffer.alloc(0), Buffer.from('neam-ca/quorum/token-pin/v1/so', 'utf8'), 32)).toString('base64url');
+    expect(findSecretLeaks({ texts: [`so=${so}`], forms })).toContain('text#0: secret#0 so-pin utf8');
   });
 });

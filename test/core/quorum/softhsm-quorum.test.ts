@@ -45,11 +45,11 @@ describe('3-of-5 quorum on SoftHSM (production scrypt cost)', () => {
   beforeAll(async () => {
     dir = tempDir('neam-quorum-');
     hsm = openHsm({ modulePath: findSoftHsmModule(), softhsmConf: ensureSoftHsmConf(dir.dir) });
-    q = await enrollQuorum({ kdf: DEFAULT_SCRYPT });
-    foreign = await enrollQuorum({ ceremony: 'root-other', names: ['alice', 'bob', 'carol'], threshold: 2 });
-    // The root token's user PIN is the activation secret; nobody typed or saw it.
-    hsm.initToken('neam-root', Secret.fromString('so-pin-for-tests-only'), q.pin);
+    // The root token is initialised with temporary PINs that exist only in memory; the enrolment
+    // replaces both with PINs derived from the activation secret. Nobody typed or saw any of them.
+    q = await enrollQuorum({ kdf: DEFAULT_SCRYPT, token: { hsm, label: 'neam-root' } });
     q.pin.wipe();
+    foreign = await enrollQuorum({ ceremony: 'root-other', names: ['alice', 'bob', 'carol'], threshold: 2 });
     session = hsm.openSession({ label: 'neam-root' });
     // Custodians unseal their approval keys with their passphrases (as `neam-ca approve` does).
     for (const name of FIVE) {

@@ -32,8 +32,7 @@ describe('custodian rotation on SoftHSM', () => {
   beforeEach(async () => {
     dir = tempDir('neam-rotation-');
     hsm = openHsm({ modulePath: findSoftHsmModule(), softhsmConf: ensureSoftHsmConf(dir.dir) });
-    q = await enrollQuorum({ kdf: FAST_KDF });
-    hsm.initToken('neam-root', Secret.fromString('so-pin-for-tests-only'), q.pin);
+    q = await enrollQuorum({ kdf: FAST_KDF, token: { hsm, label: 'neam-root' } });
     q.pin.wipe();
     session = hsm.openSession({ label: 'neam-root' });
   });
@@ -109,7 +108,7 @@ describe('custodian rotation on SoftHSM', () => {
     expect(session.loggedIn).toBe(true);
   });
 
-  it('a failing C_SetPIN leaves the old PIN in place and ends the rotation', async () => {
+  it('a failing C_SetPIN leaves the old PINs in place and ends the rotation', async () => {
     const rotation = await beginRotation(await activate(q.roster, q.files, ['alice', 'bob', 'carol']), { threshold: 2, total: 2, now: NOW, random: recordingRandom().random, kdf: FAST_KDF });
     for (const name of ['frank', 'grace']) await rotation.addCustodian({ name, passphrase: pass(name), confirmation: pass(name) });
     // A session whose C_SetPIN fails (as a token in a read-only state would).

@@ -51,6 +51,25 @@ describe('QuorumStore', () => {
     expect(() => qs.makeCurrent(rotated.quorumId, NOW)).toThrow(expect.objectContaining({ code: 'ERR_QUORUM_ROSTER_INVALID' }));
   });
 
+  it('a first enrolment recorded pending before the token PINs change: rostersOf lists every attempt; one is abandoned, the next made current', () => {
+    const qs = open();
+    expect(qs.rostersOf(q.roster.ceremony)).toEqual([]);
+    const first = { ...next.roster, ceremony: q.roster.ceremony };
+    qs.addRoster(first, 'pending', NOW);
+    expect(qs.currentRoster(q.roster.ceremony)).toBeUndefined();
+    // An interrupted attempt whose PIN change never happened is abandoned.
+    qs.abandon(first.quorumId, NOW);
+    qs.addRoster(q.roster, 'pending', new Date(NOW.getTime() + 1000));
+    qs.makeCurrent(q.roster.quorumId, NOW);
+    expect(qs.rostersOf(q.roster.ceremony).map((r) => [r.roster.quorumId, r.status])).toEqual([
+      [first.quorumId, 'abandoned'],
+      [q.roster.quorumId, 'current'],
+    ]);
+    expect(qs.rostersOf(q.roster.ceremony)[1]!.roster).toEqual(q.roster);
+    expect(qs.currentRoster(q.roster.ceremony)).toEqual(q.roster);
+    expect(qs.rostersOf('another-ceremony')).toEqual([]);
+  });
+
   it('refuses a second current roster for a ceremony, and a pending roster that does not follow the current one', async () => {
     const qs = open();
     qs.addRoster(q.roster, 'current', NOW);
