@@ -43,6 +43,7 @@ export function demoPin(random: RandomBytes): Secret {
 export interface DemoSecrets {
   /** Custodian display name → passphrase. */
   custodians: Map<string, Secret>;
+  /** An SO PIN for root scripts that ask for one (current ones derive both PINs from the quorum). */
   rootSoPin: Secret;
   onlinePin: Secret;
   onlineSoPin: Secret;
@@ -73,12 +74,14 @@ const README = `DEMO ONLY: REHEARSAL SECRETS. NEVER DO THIS IN PRODUCTION.
 These files were written by 'neam-ca demo' so that you can repeat commands against the demo's
 throwaway SoftHSM tokens and custodian files. In a real deployment none of them is ever written
 down: each custodian types their own passphrase at the workstation (no echo, nobody watching), the
-root token's PIN is the quorum's activation secret that nobody knows, and the online CA's PIN and
+root token's PINs are derived from the quorum's activation secret that nobody knows, and the online CA's PIN and
 transfer key passphrase come from the operator's secret store.
 
   root-answers.yaml, intermediate-answers.yaml
-      the answers that drove the two ceremonies unattended (custodian passphrases, SO PIN,
-      sign-offs); 'neam-ca ceremony validate SCRIPT --answers FILE --rehearsal' reads them
+      the answers that drove the two ceremonies unattended (custodian passphrases, sign-offs,
+      decisions); 'neam-ca ceremony validate SCRIPT --answers FILE --rehearsal' reads them.
+      The root token has no PIN file: both its PINs are derived from the activation secret
+      split among the custodians, so it opens only with three of their files and passphrases
   online-token.pin, online-token.so-pin
       PINs of the online CA's SoftHSM token (online-ca/softhsm); e.g.
       neam-ca status --home ../online-ca
