@@ -190,6 +190,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     const err = o.signal.aborted && !(e instanceof CoreError && e.code === 'ERR_DEMO_INTERRUPTED') ? interrupted() : e;
     const s = serializeError(err);
     report.error = { code: s.code, message: s.message, stage: current };
+    o.progress(s.code === 'ERR_DEMO_INTERRUPTED' ? `      interrupted during stage ${current}; stopping every process the demo started` : `      stage ${current} FAILED [${s.code}]; stopping every process the demo started`);
     throw err;
   } finally {
     await procs.stopAll();
