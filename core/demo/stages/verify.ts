@@ -123,7 +123,10 @@ export async function verifyStage(ctx: DemoContext, r: { root: RootResult; inter
     mkdirSync(tampered);
     const src = join(layout.verify.dir, basename(layout.transfer.issuance, '.neambundle'));
     copyFileSync(join(src, 'manifest.json.p7s'), join(tampered, 'manifest.json.p7s'));
-    writeFileSync(join(tampered, 'manifest.json'), readFileSync(join(src, 'manifest.json'), 'utf8').replace(/"sequence":\s*1/u, '"sequence":2'));
+    const original = readFileSync(join(src, 'manifest.json'), 'utf8');
+    const changed = original.replace(/"sequence":\s*(\d+)/u, (_m, n: string) => `"sequence":${Number(n) + 1}`);
+    if (changed === original) throw new CoreError('ERR_DEMO_CHECK_FAILED', `the manifest ${join(src, 'manifest.json')} has no sequence number`);
+    writeFileSync(join(tampered, 'manifest.json'), changed);
     await tool('a manifest changed after signing is refused (stock OpenSSL)', 'openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', join(tampered, 'manifest.json.p7s'), '-content', join(tampered, 'manifest.json'), '-CAfile', layout.transfer.offlineCert, '-purpose', 'any', '-out', '/dev/null'], (t) =>
       t.code !== 0 && /Verification failure|digest failure/iu.test(t.stderr) ? undefined : 'a changed manifest was accepted',
     );
