@@ -31,12 +31,12 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, stat
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { CoreError, isCoreError, serializeError } from '../errors.ts';
+import { CoreError, isCoreError, isCoreErrorCode, serializeError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { Secret } from '../util/secret.ts';
 import { CaClient, type NodeIdentity, type SequencedBundle } from './client.ts';
 import { derivedWorkloadName, settingsFor, type AgentConfig, type WorkloadSettings } from './config.ts';
-import { deliverSvid, readDelivery, removeDelivery } from './delivery.ts';
+import { deliveredOwner, deliverSvid, readDelivery, removeDelivery } from './delivery.ts';
 import { runHook as defaultRunHook, type HookResult, type HookSpec } from './hooks.ts';
 import { agentMetrics, serveMetrics, writeMetricsFile, type AgentMetrics, type MetricsServer } from './metrics.ts';
 import { anchorSchedule, backoffDelay, decideAnchored, expiryAlert, remainingValidity, renewalDueAt, type AnchoredSchedule } from './rotation.ts';
@@ -69,7 +69,21 @@ export interface TickReport {
   delivered: string[];
 }
 
-type DeliveryReason = 'issued' | 'renewed' | 'updated' | 'revoked' | 'bundle' | 'crls' | 'renamed';
+/** What {@link Agent.sync} achieved. */
+export interface SyncReport {
+  nodeId: string;
+  trustDomain: string;
+  /** Passes it took. */
+  passes: number;
+  elapsedMs: number;
+  /** Every workload, each with its delivered SVID. */
+  workloads: Array<{ name: string; spiffeId: string; serial: string; notAfter: string; renewAt: string; dir: string }>;
+}
+
+/** Failures a sync does not wait out: only a person (a token, the configuration, permissions) fixes them. */
+const SYNC_FATAL = new Set<string>(['ERR_AGENT_NOT_ATTESTED', 'ERR_AGENT_TRUST_ANCHOR_MISMATCH', 'ERR_AGENT_SERVER_UNTRUSTED', 'ERR_AGENT_CONFIG_INVALID', 'ERR_AGENT_STATE_PERMISSIONS', 'ERR_AGENT_STATE_INVALID']);
+
+type DeliveryReason = 'issued' | 'renewed' | 'updated' | 'revoked' | 'bundle' | 'crls' | 'owner' | 'renamed';
 
 /** In-memory schedule state of one certificate. */
 interface Live {
@@ -79,7 +93,7 @@ interface Live {
   attempt: number;
   retryAtMono?: number;
   force?: 'updated' | 'revoked';
-  redeliver: Set<'bundle' | 'crls'>;
+  redeliver: Set<'bundle' | 'crls' | 'owner'>;
   renameFrom?: string;
   hookReason?: DeliveryReason;
   hookAttempt: number;
@@ -167,6 +181,8 @@ export class Agent {
   readonly #live = new Map<string, Live>();
   #nextPollMono = 0;
   #pollAttempt = 0;
+  /** Successful polls since open (a sync needs one that started after it). */
+  #polls = 0;
   #crls: string | undefined;
   #pendingRemovals: string[] = [];
   #lastClock: { wall: number; mono: number } | undefined;
@@ -263,6 +279,10 @@ export class Agent {
         live = this.#liveFromSchedule(rec.schedule, wall, mono);
         live.issuerHex = leaf.issuer.der.toString('hex');
         if (this.#state.bundle !== undefined && files.bundlePem !== this.#state.bundle.pem) live.redeliver.add('bundle');
+        // A configured owner that differs from the delivered files' (the configuration changed).
+        const owner = this.#settings(rec)?.owner;
+        const held = deliveredOwner(this.#c.workloadsDir, rec.name);
+        if (owner !== undefined && held !== undefined && (held.uid !== owner.uid || held.gid !== owner.gid)) live.redeliver.add('owner');
       } else {
         delete rec.schedule;
       }
@@ -578,6 +598,7 @@ export class Agent {
       this.#state.lastPoll = { at, ok: true };
       this.#metrics.lastPoll.set(at / 1000);
       this.#pollAttempt = 0;
+      this.#polls++;
       this.#nextPollMono = this.#mono() + this.#c.pollIntervalMs;
     } catch (e) {
       const r = this.#fail(report, 'poll', e, 'warn');
@@ -774,7 +795,7 @@ export class Agent {
     const live = this.#liveOf(rec);
     const settings = this.#settings(rec);
     const crlsPem = settings?.crls === true ? this.#crls : undefined;
-    const genDir = deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: checked.certChainPem, keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) });
+    const genDir = deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: checked.certChainPem, keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) }, settings?.owner);
     const reason: DeliveryReason = live.renameFrom !== undefined && live.force === undefined ? 'renamed' : (live.force ?? (rec.schedule === undefined ? 'issued' : 'renewed'));
     const sched = this.#newSchedule(checked);
     rec.schedule = sched;
@@ -838,9 +859,10 @@ export class Agent {
           delete live.renameFrom;
           continue;
         }
-        const crlsPem = this.#settings(rec)?.crls === true ? this.#crls : undefined;
-        deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: files.certChainPem, keyPem: files.keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) });
-        const reason: DeliveryReason = live.renameFrom !== undefined ? 'renamed' : live.redeliver.has('bundle') ? 'bundle' : 'crls';
+        const settings = this.#settings(rec);
+        const crlsPem = settings?.crls === true ? this.#crls : undefined;
+        deliverSvid(this.#c.workloadsDir, rec.name, { certChainPem: files.certChainPem, keyPem: files.keyPem, bundlePem: (this.#anchors as TrustBundle).pem, ...(crlsPem === undefined ? {} : { crlsPem }) }, settings?.owner);
+        const reason: DeliveryReason = live.renameFrom !== undefined ? 'renamed' : live.redeliver.has('bundle') ? 'bundle' : live.redeliver.has('crls') ? 'crls' : 'owner';
         if (live.renameFrom !== undefined) this.#pendingRemovals.push(live.renameFrom);
         delete live.renameFrom;
         live.redeliver.clear();
@@ -958,6 +980,85 @@ export class Agent {
       if (rec.hookPending === true && this.#settings(rec)?.hook !== undefined) consider(live.hookRetryAtMono === undefined ? 0 : live.hookRetryAtMono - mono);
     }
     return Math.max(MIN_SLEEP_MS, Math.round(next));
+  }
+
+  // ---------------------------------------------------------------- one full sync
+
+  /** True when every workload holds an unexpired SVID with nothing left to do for it. */
+  #settled(): boolean {
+    if (this.#node === undefined || this.#needsAttestation || this.#pendingRemovals.length > 0) return false;
+    const wall = this.#now();
+    const mono = this.#mono();
+    return this.#state.workloads.every((rec) => {
+      const live = this.#liveOf(rec);
+      return (
+        rec.schedule !== undefined &&
+        live.anchored !== undefined &&
+        remainingValidity(live.anchored, wall, mono) > 0 &&
+        live.force === undefined &&
+        live.redeliver.size === 0 &&
+        live.renameFrom === undefined &&
+        rec.hookPending !== true
+      );
+    });
+  }
+
+  /**
+   * One full sync (`neam-ca agent run --once`): runs passes until the node is attested, a poll of
+   * the CA that started after this call succeeded, and every workload it lists holds an unexpired
+   * SVID delivered with the current bundle, its hook run. Failures that a retry cannot fix end it
+   * at once with their own code; others are retried with the usual backoff until `timeoutMs`.
+   * @throws {CoreError} ERR_AGENT_SYNC_INCOMPLETE (time out or interrupted; `details.errors` holds the errors of the last pass that had any), ERR_AGENT_CONFIG_INVALID (an entry cannot be delivered), and at once the first of ERR_AGENT_NOT_ATTESTED, ERR_AGENT_TRUST_ANCHOR_MISMATCH, ERR_AGENT_SERVER_UNTRUSTED, ERR_AGENT_CONFIG_INVALID, ERR_AGENT_STATE_PERMISSIONS, ERR_AGENT_STATE_INVALID
+   */
+  async sync(signal: AbortSignal, timeoutMs: number): Promise<SyncReport> {
+    const onAbort = (): void => this.#stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const started = this.#mono();
+    const pollsBefore = this.#polls;
+    let passes = 0;
+    let last: TickReport | undefined;
+    /** The errors of the last pass that had any (a pass during a backoff has none). */
+    let lastErrors: TickReport['errors'] = [];
+    try {
+      while (!signal.aborted) {
+        last = await this.tick();
+        passes++;
+        if (last.errors.length > 0) lastErrors = last.errors;
+        const fatal = last.errors.find((e) => SYNC_FATAL.has(e.code));
+        if (fatal !== undefined && isCoreErrorCode(fatal.code)) throw new CoreError(fatal.code, fatal.message, { details: { scope: fatal.scope } });
+        if (this.#polls > pollsBefore && this.#state.entryProblems.length > 0) {
+          throw new CoreError('ERR_AGENT_CONFIG_INVALID', `some registration entries cannot be delivered:\n${this.#state.entryProblems.map((p) => `  - ${p.spiffeId} (entry ${p.entryId}): ${p.message}`).join('\n')}`, { details: { entryProblems: this.#state.entryProblems } });
+        }
+        if (this.#polls > pollsBefore && this.#settled()) break;
+        const left = timeoutMs - (this.#mono() - started);
+        if (left <= 0) break;
+        await sleep(Math.min(last.nextInMs, left), signal);
+      }
+      if (signal.aborted || this.#polls === pollsBefore || !this.#settled()) {
+        const errors = lastErrors;
+        const why = signal.aborted ? 'was interrupted' : `did not finish within ${Math.round(timeoutMs / 1000)} s`;
+        const pending = this.#state.workloads.filter((w) => w.schedule === undefined || w.hookPending === true).map((w) => w.name);
+        throw new CoreError(
+          'ERR_AGENT_SYNC_INCOMPLETE',
+          `the agent's sync ${why}${pending.length === 0 ? '' : ` (waiting for: ${pending.join(', ')})`}${errors.length === 0 ? '' : `; last errors:\n${errors.map((e) => `  - ${e.scope}: [${e.code}] ${e.message}`).join('\n')}`}`,
+          { details: { errors, pending } },
+        );
+      }
+      const state = this.#state;
+      return {
+        nodeId: state.nodeId ?? '',
+        trustDomain: state.trustDomain ?? '',
+        passes,
+        elapsedMs: Math.round(this.#mono() - started),
+        workloads: state.workloads.map((w) => {
+          const s = w.schedule as PersistedSchedule;
+          return { name: w.name, spiffeId: w.spiffeId, serial: s.serial, notAfter: new Date(s.notAfter).toISOString(), renewAt: new Date(s.due).toISOString(), dir: join(this.#c.workloadsDir, w.name) };
+        }),
+      };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.#trySave();
+    }
   }
 
   // ---------------------------------------------------------------- the loop

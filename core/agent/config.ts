@@ -3,7 +3,7 @@
  * The `neam-ca agent` configuration (YAML or JSON): the CA's URL, the trust anchors pinned for first
  * contact, the join token file, the state and workloads directories, the poll interval, the
  * rotation policy, request and hook timeouts, metrics, and per-workload settings (folder name,
- * post-rotation hook, CRL delivery) keyed by SPIFFE ID, entry id or workload name. Validation is
+ * post-rotation hook, CRL delivery, file owner) keyed by SPIFFE ID, entry id or workload name. Validation is
  * strict (unknown keys are errors) and reports every problem at once with its dotted path.
  * Durations accept seconds (`30`, `0.5`) or `250ms`, `30s`, `5m`, `24h`, `7d`; relative paths are
  * resolved against the configuration file's directory.
@@ -58,6 +58,8 @@ const workloadSchema = z.strictObject({
   hook: hookSchema.optional(),
   /** Also deliver `crls.pem` (every CRL a relying party needs), refreshed within the poll interval. */
   crls: z.boolean().optional(),
+  /** Numeric `UID[:GID]` that owns the delivered folder and files (the agent must run as root). */
+  owner: z.union([z.string(), z.number()]).optional(),
 });
 
 const hostPort = z.string().transform((v, ctx) => {
@@ -109,6 +111,8 @@ export interface WorkloadSettings {
   name?: string;
   hook?: ResolvedHook;
   crls: boolean;
+  /** Owner of the delivered files (default: the agent's user). */
+  owner?: { uid: number; gid: number };
 }
 
 /** The validated, resolved agent configuration. */
@@ -203,9 +207,17 @@ export function parseAgentConfig(input: unknown, baseDir: string, source = '(inl
       if (other !== undefined) problems.push({ path: `workloads.${key}.name`, message: `'${w.name}' is also the name of workloads.${other}; each workload needs its own folder` });
       names.set(w.name, key);
     }
+    let owner: { uid: number; gid: number } | undefined;
+    if (w.owner !== undefined) {
+      const m = /^(\d{1,10})(?::(\d{1,10}))?$/u.exec(String(w.owner));
+      const uid = Number(m?.[1]);
+      const gid = m?.[2] === undefined ? (process.getgid?.() ?? 0) : Number(m[2]);
+      if (m === null || uid > 0x7fffffff || gid > 0x7fffffff) problems.push({ path: `workloads.${key}.owner`, message: `'${String(w.owner).slice(0, 40)}' is not a numeric UID or UID:GID (e.g. 101:101; 'id -u www-data' prints the number)` });
+      else owner = { uid, gid };
+    }
     const hook: ResolvedHook | undefined =
       w.hook === undefined ? undefined : Array.isArray(w.hook) ? { command: w.hook, timeoutMs: c.hookTimeout } : { command: w.hook.command, timeoutMs: w.hook.timeout ?? c.hookTimeout };
-    return { key, ...(w.name === undefined ? {} : { name: w.name }), ...(hook === undefined ? {} : { hook }), crls: w.crls ?? false };
+    return { key, ...(w.name === undefined ? {} : { name: w.name }), ...(hook === undefined ? {} : { hook }), crls: w.crls ?? false, ...(owner === undefined ? {} : { owner }) };
   });
 
   const metrics: AgentConfig['metrics'] = {};
@@ -252,9 +264,16 @@ export function loadAgentConfig(file: string): AgentConfig {
     throw new CoreError('ERR_IO', `cannot read the agent configuration ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e });
   }
   if (text.length > MAX_CONFIG_BYTES) throw new CoreError('ERR_AGENT_CONFIG_INVALID', `the agent configuration ${path} is ${text.length} bytes; at most ${MAX_CONFIG_BYTES} are read`);
+  let source: string;
+  try {
+    source = new TextDecoder('utf-8', { fatal: true }).decode(text);
+  } catch {
+    source = '\u0000';
+  }
+  if (source.includes('\u0000')) throw new CoreError('ERR_AGENT_CONFIG_INVALID', `the agent configuration ${path} is not a text file (YAML or JSON in UTF-8); check the path`);
   let parsed: unknown;
   try {
-    parsed = parseYaml(text.toString('utf8'), { uniqueKeys: true, maxAliasCount: 0 });
+    parsed = parseYaml(source, { uniqueKeys: true, maxAliasCount: 0 });
   } catch (e) {
     throw new CoreError('ERR_AGENT_CONFIG_INVALID', `the agent configuration ${path} is not valid YAML/JSON: ${((e as Error).message.split('\n')[0] ?? '').slice(0, 200)}`);
   }

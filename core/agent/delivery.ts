@@ -6,7 +6,8 @@
  * `svid.key` (mode 0600), `bundle.pem` and, when asked for, `crls.pem`. A delivery:
  *
  *  1. creates a new generation directory (mode 0750);
- *  2. writes the files with exclusive create, each fsynced;
+ *  2. writes the files with exclusive create, each fsynced (and, when the workload has an `owner`,
+ *     gives the directory and files to that uid:gid before anyone can see them);
  *  3. fsyncs the generation directory;
  *  4. creates a temporary symlink to it and renames it over `ROOT/NAME` (rename(2) is atomic), then
  *     fsyncs `ROOT`;
@@ -22,7 +23,7 @@
  * others, or follow a symlink it did not create.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CoreError } from '../errors.ts';
@@ -38,6 +39,12 @@ export interface SvidFiles {
   bundlePem: string;
   /** CRLs (PEM) for relying parties such as nginx `ssl_crl`; written only when given. */
   crlsPem?: string;
+}
+
+/** Who owns a workload's delivered files (numeric ids). */
+export interface FileOwner {
+  uid: number;
+  gid: number;
 }
 
 /** File names inside a workload folder. */
@@ -86,20 +93,25 @@ export function currentGeneration(root: string, name: string): string | undefine
   return join(root, target);
 }
 
-function mapWriteError(e: unknown, where: string): CoreError {
+function mapWriteError(e: unknown, where: string, owner: FileOwner | undefined): CoreError {
   const errno = (e as { code?: string; details?: { errno?: string } }).code ?? '';
   const inner = e instanceof CoreError ? (e.details?.['errno'] as string | undefined) : errno;
   if (inner === 'ENOSPC' || inner === 'EDQUOT' || errno === 'ENOSPC') {
     return new CoreError('ERR_AGENT_DISK_FULL', `no space left while writing ${where}; the previous SVID files are still in place. Free disk space; the agent retries`, { cause: e });
   }
+  if (owner !== undefined && (errno === 'EPERM' || errno === 'EINVAL') && /^l?chown$/u.test((e as { syscall?: string }).syscall ?? '')) {
+    return new CoreError('ERR_AGENT_WRITE_FAILED', `cannot give ${where} to ${owner.uid}:${owner.gid} (${errno}); setting an owner needs an agent running as root (or with CAP_CHOWN). The previous SVID files are still in place`, { cause: e });
+  }
   return new CoreError('ERR_AGENT_WRITE_FAILED', `writing ${where} failed${inner === '' ? '' : ` (${inner})`}; the previous SVID files are still in place`, { cause: e });
 }
 
 /**
- * Atomically delivers `files` to `ROOT/NAME` (see module doc). Returns the new generation folder.
+ * Atomically delivers `files` to `ROOT/NAME` (see module doc). With `owner`, the generation folder,
+ * the files and the link belong to that uid:gid (the key stays 0600, so only that user reads it).
+ * Returns the new generation folder.
  * @throws {CoreError} ERR_AGENT_DISK_FULL, ERR_AGENT_WRITE_FAILED, ERR_AGENT_STATE_INVALID, ERR_AGENT_CONFIG_INVALID
  */
-export function deliverSvid(root: string, name: string, files: SvidFiles): string {
+export function deliverSvid(root: string, name: string, files: SvidFiles, owner?: FileOwner): string {
   validateWorkloadName(name);
   const previous = currentGeneration(root, name);
   const prevGen = previous === undefined ? 0 : (generationOf(previous.slice(root.length + 1), name) ?? 0);
@@ -108,12 +120,24 @@ export function deliverSvid(root: string, name: string, files: SvidFiles): strin
   const tmpLink = join(root, `.${name}.link-${randomBytes(4).toString('hex')}`);
   try {
     mkdirSync(genDir, { mode: 0o750 });
+    // The umask must not narrow the folder: the owner's group (and only it) may enter.
+    chmodSync(genDir, 0o750);
+    const written: string[] = [FILE_NAMES.key, FILE_NAMES.cert, FILE_NAMES.bundle];
     writeFileExclusive(join(genDir, FILE_NAMES.key), files.keyPem, 0o600);
     writeFileExclusive(join(genDir, FILE_NAMES.cert), files.certChainPem, 0o644);
     writeFileExclusive(join(genDir, FILE_NAMES.bundle), files.bundlePem, 0o644);
-    if (files.crlsPem !== undefined) writeFileExclusive(join(genDir, FILE_NAMES.crls), files.crlsPem, 0o644);
+    if (files.crlsPem !== undefined) {
+      writeFileExclusive(join(genDir, FILE_NAMES.crls), files.crlsPem, 0o644);
+      written.push(FILE_NAMES.crls);
+    }
+    if (owner !== undefined) {
+      // Before the swap: no reader ever sees the files with another owner.
+      for (const f of written) chownSync(join(genDir, f), owner.uid, owner.gid);
+      chownSync(genDir, owner.uid, owner.gid);
+    }
     fsyncDir(genDir);
     symlinkSync(genName, tmpLink);
+    if (owner !== undefined) lchownSync(tmpLink, owner.uid, owner.gid);
     renameSync(tmpLink, join(root, name));
     fsyncDir(root);
   } catch (e) {
@@ -123,10 +147,18 @@ export function deliverSvid(root: string, name: string, files: SvidFiles): strin
     } catch {
       // never created
     }
-    throw mapWriteError(e, `the SVID files of '${name}'`);
+    throw mapWriteError(e, `the SVID files of '${name}'`, owner);
   }
   pruneGenerations(root, name, [genName, previous === undefined ? '' : previous.slice(root.length + 1)]);
   return genDir;
+}
+
+/** The owner of the current generation folder of `ROOT/NAME`, or undefined when nothing was delivered. */
+export function deliveredOwner(root: string, name: string): FileOwner | undefined {
+  const dir = currentGeneration(root, name);
+  if (dir === undefined) return undefined;
+  const st = statSync(dir);
+  return { uid: st.uid, gid: st.gid };
 }
 
 /**

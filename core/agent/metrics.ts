@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../util/fs-atomic.ts';
 /** The agent's metrics. */
 export interface AgentMetrics {
   registry: Registry;
-  /** SVIDs delivered: `{workload, reason}` (issued, renewed, revoked, bundle, crls). */
+  /** SVIDs delivered: `{workload, reason}` (issued, renewed, updated, revoked, bundle, crls, owner, renamed). */
   deliveries: Counter;
   /** Failed renewal attempts: `{workload, code}`. */
   failures: Counter;
@@ -47,7 +47,7 @@ export function agentMetrics(): AgentMetrics {
   const registry = new Registry();
   return {
     registry,
-    deliveries: registry.counter('neam_agent_deliveries_total', 'SVID file sets delivered, by workload and reason (issued, renewed, revoked, bundle, crls)'),
+    deliveries: registry.counter('neam_agent_deliveries_total', 'SVID file sets delivered, by workload and reason (issued, renewed, updated, revoked, bundle, crls, owner, renamed)'),
     failures: registry.counter('neam_agent_rotation_failures_total', 'failed renewal attempts by workload and error code'),
     hookFailures: registry.counter('neam_agent_hook_failures_total', 'post-rotation hooks that failed or timed out, by workload'),
     pollFailures: registry.counter('neam_agent_poll_failures_total', 'failed polls of entries, trust bundle or CRLs, by error code'),

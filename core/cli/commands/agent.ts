@@ -2,16 +2,18 @@
  * @module cli/commands/agent
  * `neam-ca agent run|attest|status`: the SVID agent on a workload node (docs/agent.md). `run` keeps
  * every workload's SVID fresh in the foreground until SIGINT/SIGTERM (JSON log lines on stderr);
- * `attest` only attests the node with a join token; `status` reads the state directory and the
- * delivered files without contacting the CA (exit 1 when something needs a person).
+ * `run --once` does one full sync (attest if needed, every workload delivered) and exits 0, or 1
+ * with the reason; `attest` only attests the node with a join token; `status` reads the state
+ * directory and the delivered files without contacting the CA (exit 1 when something needs a
+ * person).
  *
  * Must never: take a join token as an argument (only a file), or print a key.
  */
 import { resolve } from 'node:path';
 
 import { CoreError } from '../../errors.ts';
-import { Agent, readAgentStatus, type AgentStatusReport } from '../../agent/agent.ts';
-import { loadAgentConfig, type AgentConfig } from '../../agent/config.ts';
+import { Agent, readAgentStatus, type AgentStatusReport, type SyncReport } from '../../agent/agent.ts';
+import { loadAgentConfig, parseDurationMs, type AgentConfig } from '../../agent/config.ts';
 import { createLogger, jsonLineSink } from '../../log/logger.ts';
 import type { Command, CommandContext, OptionSpec } from '../command.ts';
 import { table } from '../render.ts';
@@ -39,17 +41,52 @@ function agentLogger(ctx: CommandContext): ReturnType<typeof createLogger> {
   return createLogger({ level: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info', sinks: [jsonLineSink(process.stderr)], scope: 'agent' });
 }
 
+/** Default time `run --once` waits for a full sync. */
+const ONCE_TIMEOUT = '60s';
+
+function onceTimeout(value: string): number {
+  try {
+    return parseDurationMs(value, '--timeout');
+  } catch (e) {
+    throw new CoreError('ERR_USAGE', (e as Error).message);
+  }
+}
+
+function renderSync(r: SyncReport): string {
+  const head = `Synced in ${(r.elapsedMs / 1000).toFixed(1)} s as ${r.nodeId} (trust domain ${r.trustDomain}); ${r.workloads.length} workload(s) hold a valid SVID.`;
+  if (r.workloads.length === 0) return head;
+  return `${head}\n\n${table(
+    ['WORKLOAD', 'SPIFFE ID', 'SERIAL', 'VALID UNTIL', 'RENEWS AT', 'FILES'],
+    r.workloads.map((w) => [w.name, w.spiffeId, w.serial, w.notAfter, w.renewAt, w.dir]),
+  )}`;
+}
+
 const run: Command = {
   path: ['agent', 'run'],
-  summary: 'run the SVID agent in the foreground (attest, deliver and rotate workload SVIDs)',
-  usage: '--config FILE [--join-token-file FILE]',
+  summary: 'run the SVID agent in the foreground (attest, deliver and rotate workload SVIDs); --once: one full sync, then exit',
+  usage: '--config FILE [--join-token-file FILE] [--once [--timeout DURATION]]',
   description:
-    'Attests with the join token on first start, then polls the CA for the entries this node is parent of, delivers each workload\'s key, certificate chain and bundle atomically under workloadsDir/NAME, renews at the configured fraction of the lifetime with backoff on failure, runs hooks, and stops cleanly on SIGINT/SIGTERM. Logs are JSON lines on stderr.',
-  options: { ...CONFIG, ...TOKEN },
+    "Attests with the join token on first start, then polls the CA for the entries this node is parent of, delivers each workload's key, certificate chain and bundle atomically under workloadsDir/NAME, renews at the configured fraction of the lifetime with backoff on failure, runs hooks, and stops cleanly on SIGINT/SIGTERM. Logs are JSON lines on stderr. With --once it stops as soon as the node is attested, one poll of the CA succeeded and every workload holds an unexpired SVID (hooks run): exit 0 with the list (--json for machines); exit 1 when that is not reached within --timeout (default 60s) or a failure needs a person (no usable join token, wrong trust anchors, permissions).",
+  options: {
+    ...CONFIG,
+    ...TOKEN,
+    once: { type: 'boolean', description: 'one full sync, then exit (0 when every workload holds a valid SVID)' },
+    timeout: { type: 'string', valueName: 'DURATION', description: `with --once: give up after this long (e.g. 30s, 2m; default ${ONCE_TIMEOUT})` },
+  },
   async run(ctx) {
+    const once = ctx.values['once'] === true;
+    const t = ctx.values['timeout'];
+    if (t !== undefined && !once) throw new CoreError('ERR_USAGE', '--timeout applies to --once only');
+    const timeoutMs = onceTimeout(typeof t === 'string' ? t : ONCE_TIMEOUT);
+    if (once && timeoutMs < 1000) throw new CoreError('ERR_USAGE', '--timeout must be at least 1s');
     const c = tokenFile(ctx, config(ctx));
     const agent = Agent.open({ config: c, log: agentLogger(ctx) });
-    ctx.out.status(`neam-ca agent: ${agent.attested ? `node ${agent.state.nodeId ?? ''}` : 'not attested yet'}, CA ${c.server}, workloads in ${c.workloadsDir}`);
+    ctx.out.status(`neam-ca agent: ${agent.attested ? `node ${agent.state.nodeId ?? ''}` : 'not attested yet'}, CA ${c.server}, workloads in ${c.workloadsDir}${once ? ' (one sync)' : ''}`);
+    if (once) {
+      const r = await agent.sync(ctx.signal, timeoutMs);
+      ctx.out.result(r, () => renderSync(r));
+      return 0;
+    }
     await agent.run(ctx.signal);
     return 0;
   },

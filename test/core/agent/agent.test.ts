@@ -254,4 +254,51 @@ describe('SVID agent against the real online CA (SoftHSM, mTLS; OpenSSL as oracl
     expect(agent.state.workloads[0]?.schedule?.serial).toBe(s3);
     expect(agent.metrics.deliveries.get({ workload: 'clock', reason: 'renewed' })).toBe(2);
   });
+
+  it('sync (run --once) returns when every workload is delivered and its hook ran; an entry that cannot be delivered ends it with ERR_AGENT_CONFIG_INVALID naming the entry', async () => {
+    const d = dir();
+    const hookOut = join(d, 'hook.log');
+    const cfg = testConfig(d, f.srv.server.url, f.anchor, { joinTokenFile: tokenFile(f, d, 'sync-1'), workloads: { [`spiffe://${TD}/sync/a`]: { hook: ['sh', '-c', `echo "$WORKLOAD_NAME" >> ${hookOut}`] } } });
+    // The entries exist before the agent attests: the first sync must find and deliver them.
+    const node = `spiffe://${TD}/neam-ca/node/sync-1`;
+    await addEntry(f, { spiffeId: `spiffe://${TD}/sync/a`, parentId: node });
+    await addEntry(f, { spiffeId: `spiffe://${TD}/sync/b`, parentId: node });
+    const { agent } = openAgent(cfg);
+    const r = await agent.sync(new AbortController().signal, 30_000);
+    expect(r.nodeId).toBe(node);
+    expect(r.workloads.map((w) => w.name).sort()).toEqual(['sync-a', 'sync-b']);
+    for (const w of r.workloads) expect(delivered(cfg, w.name).serial).toBe(w.serial);
+    expect(readFileSync(hookOut, 'utf8')).toBe('sync-a\n');
+    // 'sync/a-x' and 'sync-a/x' would share the folder 'sync-a-x': the second cannot be delivered.
+    const other = await addEntry(f, { spiffeId: `spiffe://${TD}/sync/a-x`, parentId: node });
+    const clash = await addEntry(f, { spiffeId: `spiffe://${TD}/sync-a/x`, parentId: node });
+    try {
+      await agent.sync(new AbortController().signal, 30_000);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ERR_AGENT_CONFIG_INVALID');
+      // Which of the two keeps the folder follows the entry ids (new entries are placed in id order).
+      const [kept, refused] = clash.id < other.id ? [`spiffe://${TD}/sync-a/x`, { id: other.id, spiffeId: `spiffe://${TD}/sync/a-x` }] : [`spiffe://${TD}/sync/a-x`, { id: clash.id, spiffeId: `spiffe://${TD}/sync-a/x` }];
+      expect((e as Error).message).toContain(`${refused.spiffeId} (entry ${refused.id}): the folder name 'sync-a-x' is already used by ${kept}; set workloads."${refused.spiffeId}".name in the configuration`);
+    }
+  });
+
+  it('delivers to the configured owner; a changed owner in the configuration re-delivers the same pair (reason owner) after a restart', async () => {
+    const d = dir();
+    const token = tokenFile(f, d, 'owner-1');
+    const cfg = testConfig(d, f.srv.server.url, f.anchor, { joinTokenFile: token, workloads: { [`spiffe://${TD}/owned`]: { owner: '4321:4322' } } });
+    const { agent } = openAgent(cfg);
+    await agent.tick();
+    await addEntry(f, { spiffeId: `spiffe://${TD}/owned`, parentId: agent.state.nodeId ?? '' });
+    await tickUntil(agent, () => agent.state.workloads[0]?.schedule !== undefined);
+    expect(statSync(join(cfg.workloadsDir, 'owned', 'svid.key'))).toMatchObject({ uid: 4321, gid: 4322 });
+    const before = delivered(cfg, 'owned');
+    const cfg2 = testConfig(d, f.srv.server.url, f.anchor, { joinTokenFile: token, workloads: { [`spiffe://${TD}/owned`]: { owner: '4400:4401' } } });
+    const second = openAgent(cfg2).agent;
+    await tickUntil(second, () => statSync(join(cfg.workloadsDir, 'owned', 'svid.key')).uid === 4400);
+    expect(statSync(join(cfg.workloadsDir, 'owned'))).toMatchObject({ uid: 4400, gid: 4401 });
+    const after = delivered(cfg, 'owned');
+    expect([after.cert, after.key]).toEqual([before.cert, before.key]);
+    expect(second.metrics.deliveries.get({ workload: 'owned', reason: 'owner' })).toBe(1);
+  });
 });

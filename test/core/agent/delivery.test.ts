@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -136,5 +136,45 @@ describe('atomic SVID delivery', () => {
     } finally {
       spawnSync('umount', [mnt]);
     }
+  });
+
+  it('with an owner, the folder, files and link belong to UID:GID before the swap: that user reads the key, its group only the certificates, others nothing', () => {
+    const r = root();
+    chmodSync(r, 0o755);
+    deliverSvid(r, 'owned', pair(1), { uid: 4321, gid: 4322 });
+    const gen = currentGeneration(r, 'owned') ?? '';
+    expect(statSync(gen)).toMatchObject({ uid: 4321, gid: 4322 });
+    expect(statSync(gen).mode & 0o777).toBe(0o750);
+    expect(lstatSync(join(r, 'owned'))).toMatchObject({ uid: 4321, gid: 4322 });
+    for (const [f, mode] of [['svid.key', 0o600], ['svid.pem', 0o644], ['bundle.pem', 0o644]] as const) {
+      const st = statSync(join(gen, f));
+      expect([st.uid, st.gid, st.mode & 0o777], f).toEqual([4321, 4322, mode]);
+    }
+    // Real permission checks by the kernel, as other users (setpriv drops root).
+    const cat = (uid: number, gid: number, file: string): number | null => spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'cat', join(r, 'owned', file)]).status;
+    expect(cat(4321, 4322, 'svid.key')).toBe(0);
+    expect(cat(4323, 4322, 'svid.pem')).toBe(0);
+    expect(cat(4323, 4322, 'svid.key')).not.toBe(0);
+    expect(cat(4324, 4324, 'svid.pem')).not.toBe(0);
+  });
+
+  it('an owner needs root: an agent without it gets ERR_AGENT_WRITE_FAILED saying so, and nothing is left half-delivered', () => {
+    const r = root();
+    chmodSync(r, 0o755);
+    const w = join(r, 'w');
+    mkdirSync(w);
+    chownSync(w, 4321, 4321);
+    const script = join(r, 'deliver.ts');
+    writeFileSync(
+      script,
+      `import { deliverSvid } from ${JSON.stringify(join(import.meta.dirname, '../../../core/agent/delivery.ts'))};
+try { deliverSvid(process.argv[2], 'x', { certChainPem: 'c', keyPem: 'k', bundlePem: 'b' }, { uid: 0, gid: 0 }); console.log('delivered'); }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`,
+    );
+    const out = spawnSync('setpriv', ['--reuid=4321', '--regid=4321', '--clear-groups', process.execPath, '--import', 'tsx', script, w], { encoding: 'utf8', cwd: join(import.meta.dirname, '../../..') });
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ code: 'ERR_AGENT_WRITE_FAILED', message: "cannot give the SVID files of 'x' to 0:0 (EPERM); setting an owner needs an agent running as root (or with CAP_CHOWN). The previous SVID files are still in place" });
+    expect(readdirSync(w)).toEqual([]);
   });
 });

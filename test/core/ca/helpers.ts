@@ -5,13 +5,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { expect } from 'vitest';
+
 import { hsmSigner, type Signer } from '../../../core/crypto/signer.ts';
 import { openCaStore, prepareRoot, signPrepared, type CaStore, type IssuedCertificate } from '../../../core/ca/index.ts';
 import type { KeyRef, KeySpec } from '../../../core/hsm/index.ts';
 import { buildCsr, signAlgorithmFor, toPem, type CertificateProfile } from '../../../core/pki/index.ts';
 import { openStore } from '../../../core/store/index.ts';
 import { createSoftHsm, type SoftHsmFixture } from '../../helpers/softhsm.ts';
-import { profileWith } from '../pki/fixtures.ts';
+import { caught, profileWith } from '../pki/fixtures.ts';
 
 export interface CaFixture {
   fx: SoftHsmFixture;
@@ -47,6 +49,21 @@ export function createCa(): CaFixture {
       fx.close();
     },
   };
+}
+
+/**
+ * Runs `fn`, expects the CoreError `code` (and `message` when given), and proves the HSM signed
+ * nothing and the store is unchanged. Returns the message.
+ */
+export function expectRefused(ca: CaFixture, fn: () => unknown, code: string, message?: RegExp): string {
+  const sigs = ca.fx.hsm.stats.signatures;
+  const counts = ca.counts();
+  const e = caught(fn);
+  expect(e.code, e.message).toBe(code);
+  if (message !== undefined) expect(e.message).toMatch(message);
+  expect(ca.fx.hsm.stats.signatures, 'HSM signatures').toBe(sigs);
+  expect(ca.counts(), 'store rows').toEqual(counts);
+  return e.message;
 }
 
 /** A root profile allowing RSA-2048 (fast key generation) unless the real default is asked for. */

@@ -31,7 +31,7 @@ import {
 } from '../../../core/pki/index.ts';
 import { runOk } from '../../helpers/tools.ts';
 import { caught, profileWith } from '../pki/fixtures.ts';
-import { createCa, hsmCsr, makeRoot, testRootProfile, type CaFixture } from './helpers.ts';
+import { createCa, expectRefused, hsmCsr, makeRoot, testRootProfile, type CaFixture } from './helpers.ts';
 
 const CEREMONY = { id: 'issuer-trust', rehearsal: true };
 const DAY = 86_400_000;
@@ -51,17 +51,7 @@ describe('signing trusts no issuer certificate, profile or time a prepared objec
   });
   afterEach(() => ca.close());
 
-  /** Runs fn, expects `code`, and proves the HSM signed nothing and the store is unchanged. */
-  function refused(fn: () => unknown, code: string, message?: RegExp): string {
-    const sigs = ca.fx.hsm.stats.signatures;
-    const counts = ca.counts();
-    const e = caught(fn);
-    expect(e.code, e.message).toBe(code);
-    if (message !== undefined) expect(e.message).toMatch(message);
-    expect(ca.fx.hsm.stats.signatures, 'HSM signatures').toBe(sigs);
-    expect(ca.counts(), 'store rows').toEqual(counts);
-    return e.message;
-  }
+  const refused = (fn: () => unknown, code: string, message?: RegExp): string => expectRefused(ca, fn, code, message);
 
   const intermediate = (o: { now?: Date; issuer?: Uint8Array } = {}): PreparedCertificate =>
     prepareIntermediate({ profile: defaultProfile('intermediate'), csr: csr.pem, issuerCertificate: o.issuer ?? root.issued.der, now: o.now ?? now, random: ca.random, store: ca.store });

@@ -5,7 +5,7 @@ import type { Signer } from '../../../core/crypto/signer.ts';
 import { defaultProfile, parsePemOne, parseProfile, parseCertificate, toPem, DEFAULT_PROFILE_INPUTS, type CertificateProfile } from '../../../core/pki/index.ts';
 import { runOk } from '../../helpers/tools.ts';
 import { caught, opensslCsr, profileWith } from '../pki/fixtures.ts';
-import { createCa, hsmCsr, hsmKey, makeRoot, type CaFixture } from './helpers.ts';
+import { createCa, expectRefused, hsmCsr, hsmKey, makeRoot, type CaFixture } from './helpers.ts';
 
 const CEREMONY = { id: 'refusals', rehearsal: true };
 
@@ -21,17 +21,7 @@ describe('refusals: nothing is signed and nothing is written when a check fails'
   });
   afterEach(() => ca.close());
 
-  /** Runs fn, expects `code`, and proves the HSM signed nothing and the store is unchanged. */
-  function refused(fn: () => unknown, code: string, message?: RegExp): string {
-    const sigs = ca.fx.hsm.stats.signatures;
-    const counts = ca.counts();
-    const e = caught(fn);
-    expect(e.code, e.message).toBe(code);
-    if (message !== undefined) expect(e.message).toMatch(message);
-    expect(ca.fx.hsm.stats.signatures, 'HSM signatures').toBe(sigs);
-    expect(ca.counts(), 'store rows').toEqual(counts);
-    return e.message;
-  }
+  const refused = (fn: () => unknown, code: string, message?: RegExp): string => expectRefused(ca, fn, code, message);
 
   const intermediate = (o: { csr?: string | Uint8Array; profile?: CertificateProfile; notBefore?: Date; notAfter?: Date; issuer?: string | Uint8Array; random?: (n: number) => Buffer } = {}): PreparedCertificate =>
     prepareIntermediate({
