@@ -16,11 +16,12 @@ import { join } from 'node:path';
 
 import { stringify } from 'yaml';
 
+import { CoreError } from '../../errors.ts';
 import { createEntry, createJoinToken, importTransferBundle, listRoots, nodeSpiffeId } from '../../online/index.ts';
 import type { Store } from '../../store/index.ts';
 import { writeFileExclusive } from '../../util/fs-atomic.ts';
 import { appendLog, cliArgs, TRUST_DOMAIN, type DemoContext } from '../context.ts';
-import { pollUntil, waitForOutput, type ManagedProcess } from '../processes.ts';
+import { lastLines, throwIfAborted, waitForOutput, type ManagedProcess } from '../processes.ts';
 import { ONLINE_TOKEN_LABEL } from './online-init.ts';
 
 /** The demo's node and workloads. */
@@ -71,6 +72,28 @@ export function readDelivered(workloadsDir: string, name: string): Delivered | u
   return { dir, cert, key: join(dir, 'svid.key'), bundle: join(dir, 'bundle.pem'), crls: join(dir, 'crls.pem'), serial: leaf.serialNumber.toLowerCase(), notAfter: new Date(leaf.validTo).toISOString() };
 }
 
+/** The `--json` answer of `agent run --once`, or undefined when it is not one. */
+function parseOnce(stdout: string): { nodeId: string; elapsedMs: number; workloads: Array<{ name: string; serial: string }> } | undefined {
+  try {
+    const j = JSON.parse(stdout) as { ok?: boolean; value?: { nodeId?: unknown; elapsedMs?: unknown; workloads?: unknown } };
+    const v = j.value;
+    if (j.ok !== true || v === undefined || typeof v.nodeId !== 'string' || !Array.isArray(v.workloads)) return undefined;
+    return { nodeId: v.nodeId, elapsedMs: typeof v.elapsedMs === 'number' ? v.elapsedMs : 0, workloads: v.workloads as Array<{ name: string; serial: string }> };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error of a failed `agent run --once --json`, as text. */
+function onceError(stdout: string): string {
+  try {
+    const e = (JSON.parse(stdout) as { error?: { code?: string; message?: string } }).error;
+    return e === undefined ? '' : `[${e.code ?? '?'}] ${e.message ?? ''}`;
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Runs stage 4.
  * @throws {CoreError} ERR_BUNDLE_*, ERR_ONLINE_* (the import), ERR_DEMO_PROCESS_FAILED (the server or the agent exited or was not ready), ERR_DEMO_CHECK_FAILED (no SVIDs in time), ERR_DEMO_INTERRUPTED
@@ -119,22 +142,28 @@ export async function serveStage(ctx: DemoContext, store: Store): Promise<ServeR
     workloads: Object.fromEntries(WORKLOADS.map((w) => [w.spiffeId, { name: w.name, crls: true }])),
   };
   writeFileExclusive(layout.node.config, `# neam-ca agent configuration written by the demo (docs/agent.md)\n${stringify(config)}`);
+  // First a one-shot sync, as a script would (docs/agent.md): attest, deliver every workload, exit.
+  const once = cliArgs(ctx, ['agent', 'run', '--config', layout.node.config, '--once', '--timeout', '90s', '--json']);
+  const r = await ctx.procs.run(once.cmd, once.args, { timeoutMs: 120_000 });
+  appendLog(ctx, '4-agent-once.log', `$ neam-ca agent run --config ${layout.node.config} --once --timeout 90s --json\nexit ${String(r.code)}\n${r.stderr}${r.stdout}`);
+  throwIfAborted(ctx.signal);
+  const synced = parseOnce(r.stdout);
+  if (r.code !== 0 || synced === undefined) {
+    throw new CoreError('ERR_DEMO_PROCESS_FAILED', `'neam-ca agent run --once' did not deliver the SVIDs (exit ${String(r.code)}): ${synced === undefined ? lastLines(r.stderr || r.stdout) : ''}${onceError(r.stdout)}; see ${join(layout.logs, '4-agent-once.log')}`);
+  }
+  ctx.detail(`neam-ca agent run --once: attested as ${synced.nodeId} and delivered ${synced.workloads.length} SVIDs in ${(synced.elapsedMs / 1000).toFixed(1)} s`);
+  const delivered = new Map<string, Delivered>();
+  for (const w of WORKLOADS) {
+    const d = readDelivered(layout.node.workloads, w.name);
+    if (d === undefined || !synced.workloads.some((x) => x.name === w.name)) throw new CoreError('ERR_DEMO_CHECK_FAILED', `the agent reported a full sync but ${w.name}'s files are not in ${layout.node.workloads}; see ${join(layout.logs, '4-agent-once.log')}`);
+    delivered.set(w.name, d);
+  }
+  // Then the agent as it runs in production: in the background, polling every second, rotating,
+  // refreshing the bundle and the CRLs (stage 5 depends on the latter).
   const a = cliArgs(ctx, ['agent', 'run', '--config', layout.node.config]);
   const agent = await ctx.procs.start('the agent (neam-ca agent run)', a.cmd, a.args, { logPath: join(layout.logs, '4-agent.log') });
-  const delivered = await pollUntil(
-    'the agent to deliver all three SVIDs',
-    () => {
-      const all = new Map<string, Delivered>();
-      for (const w of WORKLOADS) {
-        const d = readDelivered(layout.node.workloads, w.name);
-        if (d === undefined) return undefined;
-        all.set(w.name, d);
-      }
-      return all;
-    },
-    { timeoutMs: 60_000, signal: ctx.signal, watch: [server, agent], intervalMs: 200 },
-  );
-  ctx.detail(`agent (pid ${agent.pid}) attested as ${nodeId} and delivered:`);
+  await waitForOutput(agent, /"msg":"(?:entries|poll|bundle)[^"]*"|neam-ca agent: node /u, 30_000, ctx.signal);
+  ctx.detail(`agent (pid ${agent.pid}) running (neam-ca agent run, polling every second); the delivered SVIDs:`);
   for (const w of WORKLOADS) {
     const d = delivered.get(w.name) as Delivered;
     ctx.detail(`  ${w.name.padEnd(10)} ${w.spiffeId}  serial ${d.serial}  until ${d.notAfter}`);

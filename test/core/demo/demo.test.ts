@@ -318,7 +318,7 @@ describe('the demo stops every process it started, on Ctrl-C and on failure', ()
     mkdirSync(bin);
     writeFileSync(join(bin, 'curl'), '#!/bin/sh\necho "curl: (7) simulated failure" >&2\nexit 7\n', { mode: 0o755 });
     const a = startDemo(intOut, (text, pid) => {
-      if (sent || !/agent \(pid \d+\) attested/u.test(text)) return;
+      if (sent || !/agent \(pid \d+\) running/u.test(text)) return;
       sent = true;
       // The demo's children at this moment (online CA, agent, maybe a TLS server), then Ctrl-C.
       children = childrenOf(pid, intOut);
