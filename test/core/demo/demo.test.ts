@@ -110,9 +110,9 @@ function existsLike(root: string, pattern: string): boolean {
 const splitPem = (text: string): string[] => text.split(/(?<=-----END CERTIFICATE-----\n)/u).filter((p) => p.includes('BEGIN CERTIFICATE'));
 
 describe('npm run demo, end to end (SoftHSM, SQLite, real processes)', () => {
-  const tmp = tempDir('neam-demo-');
-  const out = join(tmp.dir, 'demo-out');
-  const work = join(tmp.dir, 'checks');
+  let tmp: ReturnType<typeof tempDir>;
+  let out = '';
+  let work = '';
   let first: Finished;
   let summary: { ok: boolean; stages: Array<{ stage: number; seconds: number }>; totalSeconds: number; processes: Array<{ name: string; pid: number }>; paths: Record<string, string> };
   const ceremony = (kind: 'root' | 'intermediate'): string => {
@@ -123,12 +123,15 @@ describe('npm run demo, end to end (SoftHSM, SQLite, real processes)', () => {
   };
 
   beforeAll(async () => {
+    tmp = tempDir('neam-demo-');
+    out = join(tmp.dir, 'demo-out');
+    work = join(tmp.dir, 'checks');
     mkdirSync(work);
     first = await startDemo(out).done;
     if (first.code !== 0) console.error(first.stderr.slice(-6000));
     summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as typeof summary;
   }, DEMO_TIMEOUT);
-  afterAll(() => tmp.cleanup());
+  afterAll(() => tmp?.cleanup());
 
   it('completes, printing each of the 7 stages with its duration, then the summary with paths', () => {
     expect(first.code, first.stderr.slice(-3000)).toBe(0);
@@ -299,10 +302,10 @@ describe('npm run demo, end to end (SoftHSM, SQLite, real processes)', () => {
 });
 
 describe('the demo stops every process it started, on Ctrl-C and on failure', () => {
-  const tmp = tempDir('neam-demo-stop-');
-  afterAll(() => tmp.cleanup());
-  const intOut = join(tmp.dir, 'interrupted');
-  const failOut = join(tmp.dir, 'failed');
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  afterAll(() => tmp?.cleanup());
+  let intOut = '';
+  let failOut = '';
   let interrupted: Finished;
   let failed: Finished;
   let sent = false;
@@ -313,6 +316,9 @@ describe('the demo stops every process it started, on Ctrl-C and on failure', ()
   const childrenOf = (pid: number, out: string): string[] => spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p !== '' && readCmdline(p).includes(out));
 
   beforeAll(async () => {
+    tmp = tempDir('neam-demo-stop-');
+    intOut = join(tmp.dir, 'interrupted');
+    failOut = join(tmp.dir, 'failed');
     // A curl that fails (the workloads' client): stage 5 fails while the server and agent run.
     const bin = join(tmp.dir, 'bin');
     mkdirSync(bin);
