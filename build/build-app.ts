@@ -1,7 +1,8 @@
 /**
  * @module build/build-app
  * Builds the workstation with Vite: the React renderer (`dist/renderer`), the Electron main process
- * (`dist/electron/main.mjs`, ESM, core bundled in, native addons and electron external) and the
+ * (`dist/electron/main.mjs`, ESM, core bundled in, native addons and electron external), the YAML
+ * checker's worker (`dist/electron/yaml-worker.mjs`, same rules) and the
  * preload (`dist/electron/preload.cjs`: a single CommonJS file, because sandboxed preloads cannot
  * load modules; it requires only `electron`). electron-builder packages these (build/README.md).
  *
@@ -51,6 +52,23 @@ export async function buildElectron(outDir = resolve(REPO_ROOT, 'dist/electron')
       // A Node bundle with core inside; its size is not a download concern.
       chunkSizeWarningLimit: 4096,
       rolldownOptions: { external: [...MAIN_EXTERNALS], output: { format: 'es', entryFileNames: 'main.mjs' } },
+    },
+  });
+  // The YAML checker's worker thread (electron/host/yaml-checker.ts): its own entry beside main.mjs.
+  await build({
+    configFile: false,
+    root: REPO_ROOT,
+    logLevel: 'warn',
+    ssr: { noExternal: true, external: [...MAIN_EXTERNALS], target: 'node' },
+    build: {
+      ssr: resolve(REPO_ROOT, 'electron/host/yaml-worker.ts'),
+      outDir,
+      emptyOutDir: false,
+      sourcemap: false,
+      minify: false,
+      target: 'node20',
+      chunkSizeWarningLimit: 4096,
+      rolldownOptions: { external: [...MAIN_EXTERNALS], output: { format: 'es', entryFileNames: 'yaml-worker.mjs' } },
     },
   });
   await build({

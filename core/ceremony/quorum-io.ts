@@ -162,7 +162,13 @@ export async function approveAtWorkstation(io: CeremonyIo, roster: Roster, reque
     const where = await io.ask({ kind: 'text', key: keys.file, prompt: `${name}: path of your custodian file (or of your medium): ` });
     const { file, path } = loadCustodianFile(where, name, roster);
     for (const r of requests) {
-      io.event({ type: 'display', message: `${name}, review: ${r.operation} — ${r.subject}\n    TBS SHA-256 ${r.tbsSha256}\n    words: ${r.words.join(' ')}` });
+      // `data.review` carries the decoded fields for review screens (the desktop app); never a secret.
+      io.event({
+        type: 'display',
+        ...(prefix[0] === 'steps' && prefix[1] !== undefined ? { step: prefix[1] } : {}),
+        message: `${name}, review: ${r.operation} — ${r.subject}\n    TBS SHA-256 ${r.tbsSha256}\n    words: ${r.words.join(' ')}`,
+        data: { review: { kind: 'approval', custodian: name, requestId: r.requestId, operation: r.operation, subject: r.subject, fields: r.fields.map((f) => ({ label: f.label, value: f.value })), tbsSha256: r.tbsSha256, words: [...r.words], expiresAt: r.expiresAt } },
+      });
     }
     const decision = (await io.ask({ kind: 'choice', key: [...prefix, 'decision', name], prompt: `${name}: approve or decline the ${requests.length} request(s) shown? `, choices: ['approve', 'decline'], attestation: true })) as 'approve' | 'decline';
     const passphrase = await io.askSecret({ kind: 'secret', key: keys.passphrase, prompt: `${name}: passphrase (to sign your ${decision}): ` });

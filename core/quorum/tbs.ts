@@ -215,7 +215,8 @@ function safeField(f: TbsField): TbsField {
 
 function keyDescription(spki: Buffer): string {
   try {
-    const k = new x509.PublicKey(spki);
+    // A copy typed Uint8Array<ArrayBuffer>: DOM's BufferSource (test/e2e's lib) refuses a Buffer.
+    const k = new x509.PublicKey(new Uint8Array(spki));
     const alg = k.algorithm as { name: string; modulusLength?: number; namedCurve?: string };
     if (alg.modulusLength !== undefined) return `RSA ${alg.modulusLength} bits`;
     if (alg.namedCurve !== undefined) return `EC ${alg.namedCurve}`;
@@ -257,7 +258,7 @@ function describeParsed(der: Buffer): TbsDescription {
   if (cert !== undefined) {
     let parsed: x509.X509Certificate;
     try {
-      parsed = new x509.X509Certificate(wrapForParsing(der, cert.signature));
+      parsed = new x509.X509Certificate(new Uint8Array(wrapForParsing(der, cert.signature)));
     } catch {
       throw derError('the to-be-signed certificate');
     }

@@ -1,7 +1,7 @@
 /**
  * @module electron/host/secret-vault
- * Holds the secrets people type into the UI (PINs now; custodian shares and passphrases when the
- * ceremony screens land) on the main side, so the renderer never keeps them. The renderer submits
+ * Holds the secrets people type into the UI (token PINs, custodians' passphrases) on the main side,
+ * so the renderer never keeps them. The renderer submits
  * a secret once and gets back an opaque, single-use handle with a short lifetime; the operation
  * that needs the secret takes it by handle, which removes it from the vault, and wipes it after use.
  * Expired and discarded secrets are wiped.
@@ -120,5 +120,9 @@ function describe(purpose: SecretPurpose): string {
   switch (purpose) {
     case 'hsm-user-pin':
       return 'token PIN';
+    case 'ceremony-pin':
+      return "token's PIN";
+    case 'custodian-passphrase':
+      return "custodian's passphrase";
   }
 }

@@ -17,8 +17,24 @@
  */
 import { z } from 'zod';
 
+import {
+  CeremonyTarget,
+  CheckedFile,
+  FileRef,
+  JournalView,
+  ListedCeremony,
+  ReportView,
+  SECRET_PURPOSES,
+  SecretHandle,
+  SessionView,
+  TokenView,
+  TranscriptCheck,
+  WrittenFile,
+} from './ceremony-shapes.ts';
 import { event, invoke } from './schema.ts';
 import { SCREEN_IDS } from './screens.ts';
+
+export { SECRET_PURPOSES, type SecretPurpose } from './ceremony-shapes.ts';
 
 const NoRequest = z.object({}).strict();
 
@@ -82,37 +98,6 @@ const Key = z
   })
   .strict();
 
-/** What a secret entered in the UI is for; the main side refuses a handle used for another purpose. */
-export const SECRET_PURPOSES = ['hsm-user-pin'] as const;
-/** A secret purpose. */
-export type SecretPurpose = (typeof SECRET_PURPOSES)[number];
-
-/** An opaque, single-use reference to a secret held by the main side (never the secret itself). */
-const SecretHandle = z.string().regex(/^sh_[A-Za-z0-9_-]{22,64}$/u);
-
-/** A YAML file offered for selection: a configured root and a path relative to it. */
-const FileRef = z
-  .object({
-    root: z.string().regex(/^r[0-9]{1,3}$/u),
-    path: z
-      .string()
-      .min(1)
-      .max(512)
-      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\') && !p.includes('\0'), 'must be a relative path inside its folder'),
-  })
-  .strict();
-
-const Problem = z
-  .object({
-    severity: z.enum(['error', 'warning']),
-    /** Dotted path of the field, or '' when the problem is not tied to a field. */
-    path: z.string(),
-    message: z.string(),
-    line: z.number().int().positive().optional(),
-    column: z.number().int().positive().optional(),
-  })
-  .strict();
-
 // ---------------------------------------------------------------------------------------------
 // The contract.
 
@@ -173,6 +158,8 @@ export const contract = {
             })
             .strict(),
           tokens: z.array(Token),
+          /** Set while a ceremony holds the HSM: whose module and token directory are shown. */
+          context: z.string().nullable(),
         })
         .strict(),
     }),
@@ -204,7 +191,7 @@ export const contract = {
         .strict(),
     }),
     readYaml: invoke({
-      summary: 'reads one listed YAML file and reports its syntax problems (script validation arrives with the ceremony engine)',
+      summary: 'reads one listed YAML file: YAML syntax problems, then the ceremony engine\'s validation as a script or site file (dotted paths and lines; at most 200 problems, with the total)',
       request: z.object({ file: FileRef }).strict(),
       reply: z
         .object({
@@ -214,9 +201,97 @@ export const contract = {
           sha256: z.string().regex(/^[0-9a-f]{64}$/u),
           text: z.string(),
           documents: z.number().int().nonnegative(),
-          problems: z.array(Problem),
+          kind: CheckedFile.shape.kind,
+          valid: z.boolean(),
+          problems: CheckedFile.shape.problems,
+          problemsTotal: z.number().int().nonnegative(),
         })
         .strict(),
+    }),
+  },
+  ceremony: {
+    session: invoke({
+      summary: 'the ceremony session: chosen files, plan, roster check-in, the ceremony record, the question waiting for an answer',
+      request: NoRequest,
+      reply: SessionView,
+    }),
+    prepare: invoke({
+      summary: 'checks a script and a site file with the ceremony engine and, when both are valid, makes them the ceremony to run',
+      request: z.object({ script: FileRef, site: FileRef }).strict(),
+      reply: SessionView,
+    }),
+    checkIn: invoke({
+      summary: 'checks a participant of the site file in (present, identity checked) or out again, before the ceremony starts',
+      request: z.object({ name: z.string().min(1).max(100), present: z.boolean() }).strict(),
+      reply: SessionView,
+    }),
+    start: invoke({
+      summary: 'starts the prepared ceremony (a rehearsal on a throwaway SoftHSM token in rehearsal mode); questions follow as session changes',
+      request: NoRequest,
+      reply: SessionView,
+    }),
+    answer: invoke({
+      summary: 'answers the waiting question (text, choice or confirmation); a refused answer leaves the question open and says why',
+      request: z.object({ question: z.string().regex(/^q[0-9]{1,9}$/u), answer: z.string().min(1).max(4096) }).strict(),
+      reply: SessionView,
+    }),
+    answerSecret: invoke({
+      summary: 'answers the waiting secret question with vault handles (a new secret twice); a wrong passphrase or a refused share leaves it open',
+      request: z.object({ question: z.string().regex(/^q[0-9]{1,9}$/u), secret: SecretHandle, again: SecretHandle.optional() }).strict(),
+      reply: SessionView,
+    }),
+    interrupt: invoke({
+      summary: 'stops the running ceremony: at once when it waits for an answer, otherwise before its next step; it can be resumed',
+      request: NoRequest,
+      reply: SessionView,
+    }),
+    list: invoke({
+      summary: "the ceremonies in a site file's CA folder for this mode (rehearsal or live), to resume or abort",
+      request: z.object({ site: FileRef }).strict(),
+      reply: z.object({ caFolder: z.string(), ceremonies: z.array(ListedCeremony) }).strict(),
+    }),
+    resume: invoke({
+      summary: 'resumes the stopped ceremony of this session, or one listed in a CA folder, after reconciling the HSM and files with its record',
+      request: z.object({ target: CeremonyTarget.optional() }).strict(),
+      reply: SessionView,
+    }),
+    abort: invoke({
+      summary: 'aborts a ceremony before its point of no return: destroys what it created on the token and records why',
+      request: z.object({ target: CeremonyTarget.optional(), reason: z.string().min(1).max(2000) }).strict(),
+      reply: SessionView,
+    }),
+    token: invoke({
+      summary: "the ceremony's token now: module, label and serial, PIN state, keys with public-key fingerprints",
+      request: NoRequest,
+      reply: TokenView,
+    }),
+    journal: invoke({
+      summary: "the ceremony's journal entries after a sequence number (the live transcript pane catches up with it)",
+      request: z.object({ after: z.number().int().nonnegative() }).strict(),
+      reply: z.object({ entries: z.array(JournalView).max(1000), total: z.number().int().nonnegative() }).strict(),
+    }),
+    verifyTranscript: invoke({
+      summary: "verifies the ceremony's transcript: hash chain, link to the previous ceremony, closing signatures",
+      request: NoRequest,
+      reply: TranscriptCheck,
+    }),
+    report: invoke({
+      summary: 'the final report of the ceremony: record, transcript verification, bundles and certificates written',
+      request: NoRequest,
+      reply: ReportView,
+    }),
+    saveReport: invoke({
+      summary: "writes the printable report (HTML, and PDF through headless Chromium) into the ceremony folder, never overwriting",
+      request: NoRequest,
+      reply: z.object({ html: WrittenFile, pdf: WrittenFile }).strict(),
+    }),
+    changed: event({
+      summary: 'the ceremony session changed (a question, a step, an answer, the outcome)',
+      payload: SessionView,
+    }),
+    journaled: event({
+      summary: 'a journal entry was committed (and appended to the transcript)',
+      payload: JournalView,
     }),
   },
 } as const;

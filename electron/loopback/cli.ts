@@ -6,6 +6,9 @@
  *
  * Must never: bind anything but 127.0.0.1, or print anything secret besides the per-launch address.
  */
+// @peculiar/x509 (used by core's ceremony, quorum and transcript code) needs this once, first.
+import 'reflect-metadata';
+
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
@@ -13,11 +16,14 @@ import { resolve } from 'node:path';
 import { CoreError } from '../../core/errors.ts';
 import { openHsm } from '../../core/hsm/index.ts';
 import { createLogger, textSink } from '../../core/log/logger.ts';
+import { CeremonySession } from '../host/ceremony/session.ts';
 import { APP_OPTIONS, resolveAppConfig } from '../host/config.ts';
+import { EventHub } from '../host/events.ts';
 import { createHandlers } from '../host/handlers/index.ts';
 import { PRODUCT, readVersion } from '../host/product.ts';
 import { createRouter } from '../host/router.ts';
 import { SecretVault } from '../host/secret-vault.ts';
+import { YamlChecker } from '../host/yaml-checker.ts';
 import { contract } from '../ipc/contract.ts';
 import { startLoopbackHost } from './server.ts';
 
@@ -75,6 +81,10 @@ async function main(argv: string[]): Promise<number> {
   const vault = new SecretVault({ random: (n) => randomBytes(n) });
   const sweeper = setInterval(() => vault.sweep(), 10_000);
   sweeper.unref();
+  const version = readVersion(new URL('package.json', repo));
+  const yaml = new YamlChecker({ workerUrl: new URL('../host/yaml-worker-dev.mjs', import.meta.url) });
+  const events = new EventHub();
+  const ceremony = new CeremonySession({ config, vault, yaml, events, logger, openHsm, software: `neam-ca ${version} (workstation, browser mode)` });
   const router = createRouter(
     contract,
     createHandlers({
@@ -82,13 +92,17 @@ async function main(argv: string[]): Promise<number> {
       vault,
       openHsm,
       product: PRODUCT,
-      version: readVersion(new URL('package.json', repo)),
+      version,
       versions: { node: process.versions.node, electron: null, chrome: null },
       logger,
+      yaml,
+      events,
+      ceremony,
     }),
     logger,
   );
   const host = await startLoopbackHost({ router, rendererDir, logger, port });
+  events.attach((channel, payload) => host.send(channel, payload));
   const lines = [
     `${PRODUCT}: browser mode (loopback host on 127.0.0.1 only)`,
     config.rehearsal.on ? `REHEARSAL: ${config.rehearsal.reason ?? ''}` : 'LIVE CEREMONY MODE',
@@ -104,8 +118,10 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await ceremony.shutdown();
   vault.wipeAll();
   clearInterval(sweeper);
+  await yaml.close();
   await host.close();
   process.stdout.write('stopped\n');
   return 0;

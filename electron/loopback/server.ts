@@ -64,6 +64,8 @@ export interface LoopbackHost {
   readonly token: string;
   /** Sends contract events to every connected page. */
   readonly emit: Emitters<Contract>;
+  /** Sends an already validated event (from an `EventHub`) to every connected page. */
+  send(channel: string, payload: unknown): void;
   /** Refusals so far, by reason. */
   readonly refusals: Readonly<Record<Refusal, number>>;
   close(): Promise<void>;
@@ -200,10 +202,11 @@ export async function startLoopbackHost(options: LoopbackHostOptions): Promise<L
   }, 15_000);
   heartbeat.unref();
 
-  const emit = createEmitters(contract, (channel, payload) => {
+  const send = (channel: string, payload: unknown): void => {
     const frame = `event: ${channel}\ndata: ${JSON.stringify(payload)}\n\n`;
     for (const c of clients) c.write(frame);
-  });
+  };
+  const emit = createEmitters(contract, send);
   const origin = `http://${LOOPBACK_ADDRESS}:${port}`;
   return {
     url: `${origin}/${token}/`,
@@ -211,6 +214,7 @@ export async function startLoopbackHost(options: LoopbackHostOptions): Promise<L
     port,
     token,
     emit,
+    send,
     refusals,
     close: () =>
       new Promise<void>((resolveClose) => {

@@ -10,6 +10,9 @@
  * renderer to `dist/renderer`). Must never: call `shell.openExternal`, create a window outside
  * `windows.ts`, or keep a profile on disk after quitting.
  */
+// @peculiar/x509 (used by core's ceremony, quorum and transcript code) needs this once, first.
+import 'reflect-metadata';
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -20,13 +23,16 @@ import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
 
 import { openHsm } from '../../core/hsm/index.ts';
 import { createLogger, textSink } from '../../core/log/logger.ts';
+import { CeremonySession } from '../host/ceremony/session.ts';
 import { resolveAppConfig } from '../host/config.ts';
+import { EventHub } from '../host/events.ts';
 import { createHandlers } from '../host/handlers/index.ts';
 import { PRODUCT, readVersion } from '../host/product.ts';
 import { createRouter } from '../host/router.ts';
 import { SecretVault } from '../host/secret-vault.ts';
+import { YamlChecker } from '../host/yaml-checker.ts';
 import { contract } from '../ipc/contract.ts';
-import { createWindowEmitters, registerIpc } from './ipc.ts';
+import { registerIpc, windowSender } from './ipc.ts';
 import { menuTemplate } from './menu.ts';
 import { createAppProtocolHandler } from './protocol.ts';
 import { APP_SCHEME, hardenSession, hardenWebContents, PARTITION, PRIVILEGED_SCHEMES } from './security.ts';
@@ -65,6 +71,10 @@ function start(): void {
   const sweeper = setInterval(() => vault.sweep(), 10_000);
   sweeper.unref();
   const windows = new WindowRegistry();
+  // Bundled, the YAML checker's worker sits beside main.mjs (build/build-app.ts).
+  const yaml = new YamlChecker({ workerUrl: new URL('./yaml-worker.mjs', import.meta.url) });
+  const events = new EventHub();
+  events.attach(windowSender(() => windows.windows));
 
   app.on('web-contents-created', (_event, contents) => {
     hardenWebContents(contents, blocked);
@@ -88,6 +98,7 @@ function start(): void {
   app.on('will-quit', () => {
     vault.wipeAll();
     clearInterval(sweeper);
+    void yaml.close();
     rmSync(profile, { recursive: true, force: true });
   });
 
@@ -99,6 +110,10 @@ function start(): void {
     hardenSession(ses, blocked);
     ses.protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererDir));
 
+    // Unpackaged, Electron runs dist/electron/main.mjs as a file and would report its own version.
+    const version = app.isPackaged ? app.getVersion() : readVersion(new URL('../../package.json', import.meta.url));
+    const ceremony = new CeremonySession({ config, vault, yaml, events, logger, openHsm, software: `neam-ca ${version} (workstation)` });
+    app.on('before-quit', () => void ceremony.shutdown());
     const router = createRouter(
       contract,
       createHandlers({
@@ -106,16 +121,17 @@ function start(): void {
         vault,
         openHsm,
         product: PRODUCT,
-        // Unpackaged, Electron runs dist/electron/main.mjs as a file and would report its own version.
-        version: app.isPackaged ? app.getVersion() : readVersion(new URL('../../package.json', import.meta.url)),
+        version,
         versions: { node: process.versions.node, electron: process.versions.electron ?? null, chrome: process.versions.chrome ?? null },
         logger,
+        yaml,
+        events,
+        ceremony,
       }),
       logger,
     );
     registerIpc(ipcMain, router, windows.trustedWebContents, logger);
-    const emit = createWindowEmitters(() => windows.windows);
-    Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ navigate: (screen) => emit.app.navigate({ screen }) })));
+    Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ navigate: (screen) => events.emit.app.navigate({ screen }) })));
     windows.createMainWindow(BrowserWindow, preload, devTools, () => vault.wipeAll());
     logger.info('workstation started', { rehearsal: config.rehearsal.on, scripts: config.fileRoots.map((r) => r.path) });
   });

@@ -46,9 +46,14 @@ export function registerIpc(
   return channels;
 }
 
+/** Delivers an (already validated) event to every live window. */
+export function windowSender(targets: () => ReadonlyArray<{ webContents: Pick<WebContents, 'send' | 'isDestroyed'> }>): (channel: string, payload: unknown) => void {
+  return (channel, payload) => {
+    for (const t of targets()) if (!t.webContents.isDestroyed()) t.webContents.send(channel, payload);
+  };
+}
+
 /** Emitters that deliver contract events to every live window. */
 export function createWindowEmitters(targets: () => ReadonlyArray<{ webContents: Pick<WebContents, 'send' | 'isDestroyed'> }>): Emitters<Contract> {
-  return createEmitters(contract, (channel, payload) => {
-    for (const t of targets()) if (!t.webContents.isDestroyed()) t.webContents.send(channel, payload);
-  });
+  return createEmitters(contract, windowSender(targets));
 }

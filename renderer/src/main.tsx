@@ -6,6 +6,9 @@
  * Must never: import Node built-ins or core at runtime.
  */
 
+// First: zod must not probe code generation (a Trusted Types violation) when the contract loads.
+import './zod-jitless.ts';
+
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 

@@ -17,7 +17,7 @@ import { createSoftHsm, tempDir, type SoftHsmFixture } from '../helpers/softhsm.
 
 const binary = findElectronBinary();
 if (!binary.found) {
-  console.warn(`[electron-app.test.ts] SKIPPED: the Electron binary is not installed (${binary.reason}). The same UI and contract are tested in Chromium through the loopback host (workstation-browser.test.ts).`);
+  console.warn(`[electron-app.test.ts] SKIPPED: the Electron binary is not installed (${binary.reason}). The same UI and contract are tested in Chromium through the loopback host (workstation-browser.test.ts, and a full rehearsal in ceremony-browser.test.ts).`);
 }
 
 describe.skipIf(!binary.found)('the Electron app (Playwright _electron)', () => {

@@ -4,7 +4,7 @@
  * system Chromium. Fingerprints are checked against pkcs11-tool + OpenSSL and sha256sum, not
  * against our own code. Screenshots of every main screen go to test-artifacts/screens/.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -16,18 +16,9 @@ import { runOk } from '../helpers/tools.ts';
 import { launchChromium, watchPage } from './helpers/browser.ts';
 import { startHost, type HostProcess } from './helpers/host.ts';
 
-const SCREENS_DIR = new URL('../../test-artifacts/screens/', import.meta.url).pathname;
+const REPO = new URL('../../', import.meta.url).pathname;
+const SCREENS_DIR = join(REPO, 'test-artifacts/screens/');
 
-const GOOD_SCRIPT = `# Rehearsal root ceremony (fixture)
-ceremony-type: root
-name: rehearsal-root
-key:
-  type: rsa-4096
-  label: root-rehearsal
-outputs:
-  certificate: out/root.pem
-`;
-const SITE = `site: lab-a\nhsm:\n  token-label: rehearsal-root\n`;
 const BROKEN = `ceremony-type: root\nname: first\nname: second\nkey:\n  type: [rsa-4096,\n  label: x\n`;
 
 describe('workstation in the browser (loopback host, real core, SoftHSM)', () => {
@@ -42,6 +33,8 @@ describe('workstation in the browser (loopback host, real core, SoftHSM)', () =>
   const keyLabels = { rsa: 'root-rehearsal', ec: 'transfer-rehearsal' };
 
   const shot = async (name: string): Promise<void> => {
+    // Readable without sideways scrolling: long digests and paths wrap inside the window.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), `the ${name} screen is wider than the window`).toBe(0);
     await page.screenshot({ path: join(SCREENS_DIR, `${name}.png`), fullPage: true });
   };
   const heading = (): Promise<string> => page.locator('main h2').innerText();
@@ -55,9 +48,10 @@ describe('workstation in the browser (loopback host, real core, SoftHSM)', () =>
     fx.session.generateKeyPair({ type: 'EC', curve: 'P-256' }, { label: keyLabels.ec });
     scripts = join(tmp.dir, 'ceremony-scripts');
     mkdirSync(join(scripts, 'sites'), { recursive: true });
-    writeFileSync(join(scripts, 'root.yaml'), GOOD_SCRIPT);
+    // The shipped root ceremony script and a site file for it: the engine accepts both.
+    copyFileSync(join(REPO, 'ceremony-scripts/root.yaml'), join(scripts, 'root.yaml'));
     writeFileSync(join(scripts, 'broken.yaml'), BROKEN);
-    writeFileSync(join(scripts, 'sites', 'lab-a.yaml'), SITE);
+    writeFileSync(join(scripts, 'sites', 'lab-a.yaml'), readFileSync(join(REPO, 'test/fixtures/ceremonies/site-root.template.yaml'), 'utf8').replaceAll('{{OUTPUT_DIR}}', join(tmp.dir, 'ca')));
     host = await startHost(['--softhsm-conf', fx.conf, '--scripts', scripts, '--renderer-dir', rendererDir]);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, reducedMotion: 'reduce' });
@@ -163,8 +157,8 @@ describe('workstation in the browser (loopback host, real core, SoftHSM)', () =>
     await shot('hsm-keys');
   });
 
-  it('marks every screen that needs the ceremony engine as not available yet', async () => {
-    const placeholders = [
+  it('points every ceremony screen to the script and site file while no ceremony is chosen', async () => {
+    const screens = [
       ['roster', 2],
       ['steps', 4],
       ['shares', 5],
@@ -172,12 +166,11 @@ describe('workstation in the browser (loopback host, real core, SoftHSM)', () =>
       ['transcript', 7],
       ['report', 8],
     ] as const;
-    for (const [id, n] of placeholders) {
+    for (const [id, n] of screens) {
       await page.keyboard.press(`Alt+${n}`);
       await expect.poll(() => page.locator('main').getAttribute('data-screen')).toBe(id);
-      expect(await page.locator('.placeholder-badge').innerText()).toContain('Not available yet');
-      expect(await page.locator(`nav.flow button[data-screen="${id}"] .flow-tag`).innerText()).toMatch(/needs engine/iu);
-      await shot(`placeholder-${id}`);
+      expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H2');
+      expect(await page.locator('main .empty-state').innerText()).toMatch(/Choose the ceremony script and the site file first \(Script & site, Alt\+1\)/u);
     }
   });
 

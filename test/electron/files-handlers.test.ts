@@ -1,20 +1,25 @@
 /**
  * The `files` operations through the real route (schema + handler): listing the ceremony-file
- * folders, reading one with every YAML problem and its line, and refusing anything outside the
- * folders, oversized, not YAML or not text. Refusal tables are named by what is wrong.
+ * folders, reading one with every YAML problem and its line, the ceremony engine's validation of a
+ * script or site file (dotted paths and lines), and refusing anything outside the folders,
+ * oversized, not YAML or not text. Refusal tables are named by what is wrong. Review finding L5: the
+ * check runs off the main thread with a deadline and returns at most 200 problems with the total.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createHandlers } from '../../electron/host/handlers/index.ts';
-import { MAX_YAML_BYTES, yamlProblems } from '../../electron/host/handlers/files.ts';
+import { MAX_REPORTED_PROBLEMS, MAX_YAML_BYTES, yamlProblems } from '../../electron/host/handlers/files.ts';
 import { createRouter, type Router } from '../../electron/host/router.ts';
+import { YamlChecker } from '../../electron/host/yaml-checker.ts';
 import { contract } from '../../electron/ipc/contract.ts';
 import { tempDir } from '../helpers/softhsm.ts';
 import { runOk } from '../helpers/tools.ts';
-import { recordingLogger, testConfig, testDeps } from './helpers.ts';
+import { recordingLogger, testConfig, testDeps, YAML_WORKER } from './helpers.ts';
+
+const REPO = new URL('../../', import.meta.url).pathname;
 
 describe('files operations', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -27,6 +32,12 @@ describe('files operations', () => {
     scripts = join(tmp.dir, 'scripts');
     mkdirSync(join(scripts, 'sites', 'deeper', 'deepest', 'too-deep'), { recursive: true });
     writeFileSync(join(scripts, 'root.yaml'), 'ceremony-type: root\nname: r\n');
+    writeFileSync(join(scripts, 'shipped-root.yaml'), readFileSync(join(REPO, 'ceremony-scripts/root.yaml')));
+    writeFileSync(join(scripts, 'site-ok.yaml'), readFileSync(join(REPO, 'test/fixtures/ceremonies/site.template.yaml'), 'utf8').replaceAll('{{OUTPUT_DIR}}', join(tmp.dir, 'ca')));
+    writeFileSync(join(scripts, 'site-bad.yaml'), 'version: 1\nhsm:\n  modul: /x.so\n  token-label: t\noutput-dir: /tmp/ca\nparticipants: []\n');
+    writeFileSync(join(scripts, 'plain.yaml'), 'a: 1\n');
+    // Review finding L5: thousands of problems in a file just under the limit.
+    writeFileSync(join(scripts, 'many-errors.yaml'), 'a: 1\n'.repeat(Math.floor((MAX_YAML_BYTES - 16) / 5)));
     writeFileSync(join(scripts, 'ALSO.YML'), 'a: 1\n');
     writeFileSync(join(scripts, 'notes.txt'), 'not yaml');
     writeFileSync(join(scripts, '.hidden.yaml'), 'a: 1\n');
@@ -46,16 +57,79 @@ describe('files operations', () => {
   it('lists YAML files up to three folders deep, without links, hidden files or other types', async () => {
     const r = (await call('files:listYaml', {})) as { ok: true; value: { roots: Array<{ id: string; files: Array<{ path: string }>; problem: string | null }> } };
     expect(r.ok).toBe(true);
-    expect(r.value.roots[0]!.files.map((f) => f.path)).toEqual(['ALSO.YML', 'big.yaml', 'latin1.yaml', 'root.yaml', 'sites/deeper/deepest/x.yaml', 'sites/lab.yaml']);
+    expect(r.value.roots[0]!.files.map((f) => f.path)).toEqual(['ALSO.YML', 'big.yaml', 'latin1.yaml', 'many-errors.yaml', 'plain.yaml', 'root.yaml', 'shipped-root.yaml', 'site-bad.yaml', 'site-ok.yaml', 'sites/deeper/deepest/x.yaml', 'sites/lab.yaml']);
     expect(r.value.roots[1]).toMatchObject({ id: 'r1', files: [], problem: expect.stringContaining('does not exist') });
   });
 
-  it('reads a file with its size, SHA-256 (as sha256sum computes it) and no problems', async () => {
+  it('reads a file with its size and SHA-256 (as sha256sum computes it)', async () => {
     const r = (await call('files:readYaml', { file: { root: 'r0', path: 'root.yaml' } })) as { ok: true; value: Record<string, unknown> };
-    expect(r.value).toMatchObject({ text: 'ceremony-type: root\nname: r\n', documents: 1, problems: [], size: 28, displayPath: join(scripts, 'root.yaml') });
+    expect(r.value).toMatchObject({ text: 'ceremony-type: root\nname: r\n', documents: 1, size: 28, displayPath: join(scripts, 'root.yaml') });
     expect(r.value['sha256']).toBe(runOk('sha256sum', [join(scripts, 'root.yaml')]).split(' ')[0]);
     const nested = (await call('files:readYaml', { file: { root: 'r0', path: 'sites/lab.yaml' } })) as { ok: boolean };
     expect(nested.ok).toBe(true);
+  });
+
+  it('checks a ceremony script with the engine: every problem with its dotted path and line', async () => {
+    const r = (await call('files:readYaml', { file: { root: 'r0', path: 'root.yaml' } })) as { ok: true; value: { kind: string; valid: boolean; problems: Array<{ path: string; line?: number; message: string }> } };
+    expect(r.value.kind).toBe('script');
+    expect(r.value.valid).toBe(false);
+    expect(r.value.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'name', line: 2, message: expect.stringMatching(/unknown/iu) }),
+        expect.objectContaining({ path: 'version', message: expect.any(String) }),
+        expect.objectContaining({ path: 'steps', message: expect.any(String) }),
+      ]),
+    );
+  });
+
+  it('accepts the shipped root ceremony script and a valid site file', async () => {
+    const script = (await call('files:readYaml', { file: { root: 'r0', path: 'shipped-root.yaml' } })) as { ok: true; value: Record<string, unknown> };
+    expect(script.value).toMatchObject({ kind: 'script', valid: true, problems: [], problemsTotal: 0 });
+    const site = (await call('files:readYaml', { file: { root: 'r0', path: 'site-ok.yaml' } })) as { ok: true; value: Record<string, unknown> };
+    expect(site.value).toMatchObject({ kind: 'site', valid: true, problems: [], problemsTotal: 0 });
+  });
+
+  it.each([
+    ['hsm.modul (a misspelt key)', 'site-bad.yaml', 'site', { path: 'hsm.modul', line: 3 }],
+    ['participants (empty)', 'site-bad.yaml', 'site', { path: 'participants', line: 6 }],
+    ['(no ceremony keys)', 'plain.yaml', 'yaml', { path: '', line: 1 }],
+  ])('names %s with its line', async (_name, path, kind, problem) => {
+    const r = (await call('files:readYaml', { file: { root: 'r0', path } })) as { ok: true; value: { kind: string; valid: boolean; problems: Array<Record<string, unknown>> } };
+    expect(r.value.kind).toBe(kind);
+    expect(r.value.valid).toBe(false);
+    expect(r.value.problems).toEqual(expect.arrayContaining([expect.objectContaining(problem)]));
+  });
+
+  it('returns at most 200 problems of a many-errors file, with the total, without stalling the main thread (L5)', async () => {
+    const order: string[] = [];
+    const reading = call('files:readYaml', { file: { root: 'r0', path: 'many-errors.yaml' } }).then((r) => {
+      order.push('readYaml');
+      return r as { ok: boolean; value?: { problems: unknown[]; problemsTotal: number }; error?: { code: string } };
+    });
+    // While the worker parses, the main thread answers other calls.
+    await call('app:info', {}).then(() => order.push('app:info'));
+    const r = await reading;
+    expect(order).toEqual(['app:info', 'readYaml']);
+    if (r.ok) {
+      expect(r.value!.problems).toHaveLength(MAX_REPORTED_PROBLEMS);
+      expect(r.value!.problemsTotal).toBeGreaterThan(10_000);
+    } else {
+      // A loaded machine may hit the deadline instead: bounded either way, and said so.
+      expect(r.error?.code).toBe('ERR_INPUT_INVALID');
+    }
+  });
+
+  it('stops a check that outlives its deadline, says so, and checks the next file normally (L5)', async () => {
+    const { logger } = recordingLogger();
+    const yaml = new YamlChecker({ workerUrl: YAML_WORKER, timeoutMs: 1 });
+    const slow = createRouter(contract, createHandlers(testDeps(testConfig({ scripts: [scripts] }), logger, undefined, { yaml })), logger);
+    const r = (await slow.get('files:readYaml')!({ file: { root: 'r0', path: 'many-errors.yaml' } }, { host: 'loopback' })) as { ok: boolean; error?: { code: string; message: string } };
+    expect(r).toEqual({ ok: false, error: { code: 'ERR_INPUT_INVALID', message: expect.stringMatching(/took longer than .* and was stopped/u) } });
+    const patient = new YamlChecker({ workerUrl: YAML_WORKER });
+    const ok = await patient.check('version: 1\n', 'x.yaml', '/tmp');
+    expect(ok.kind).toBe('yaml');
+    await yaml.close();
+    await patient.close();
   });
 
   it.each([
@@ -70,7 +144,7 @@ describe('files operations', () => {
     ['file.path a link out of the folder', { root: 'r0', path: 'link.yaml' }, 'ERR_APP_FORBIDDEN'],
     ['file.path a folder', { root: 'r0', path: 'dir.yaml' }, 'ERR_APP_FORBIDDEN'],
     ['file.path missing', { root: 'r0', path: 'gone.yaml' }, 'ERR_NOT_FOUND'],
-    ['file.path oversized', { root: 'r0', path: 'big.yaml' }, 'ERR_INPUT_TOO_LARGE'],
+    ['file.path oversized (over 256 KiB)', { root: 'r0', path: 'big.yaml' }, 'ERR_INPUT_TOO_LARGE'],
     ['file.path not UTF-8', { root: 'r0', path: 'latin1.yaml' }, 'ERR_INPUT_INVALID'],
   ])('refuses %s', async (_name, file, code) => {
     const r = (await call('files:readYaml', { file })) as { ok: boolean; error?: { code: string; message: string } };

@@ -8,9 +8,15 @@ import { join } from 'node:path';
 
 import { openHsm } from '../../core/hsm/index.ts';
 import { createLogger, memorySink, type Logger, type LogRecord } from '../../core/log/logger.ts';
+import { CeremonySession, type CeremonySessionDeps } from '../../electron/host/ceremony/session.ts';
 import type { AppConfig } from '../../electron/host/config.ts';
+import { EventHub } from '../../electron/host/events.ts';
 import type { HandlerDeps } from '../../electron/host/handlers/index.ts';
 import { SecretVault } from '../../electron/host/secret-vault.ts';
+import { YamlChecker } from '../../electron/host/yaml-checker.ts';
+
+/** The YAML checker's worker from source (run through tsx). */
+export const YAML_WORKER = new URL('../../electron/host/yaml-worker-dev.mjs', import.meta.url);
 
 /** A logger whose redacted records the test can read. */
 export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
@@ -30,8 +36,11 @@ export function testConfig(over: Partial<AppConfig> & { scripts?: string[] } = {
   };
 }
 
-/** Handler dependencies for tests. */
-export function testDeps(config: AppConfig, logger: Logger, vault = new SecretVault({ random: (n) => randomBytes(n) })): HandlerDeps {
+/** Handler dependencies for tests (a fresh YAML checker, event hub and ceremony session). */
+export function testDeps(config: AppConfig, logger: Logger, vault = new SecretVault({ random: (n) => randomBytes(n) }), extra: { yaml?: YamlChecker; runner?: CeremonySessionDeps['runner'] } = {}): HandlerDeps {
+  const yaml = extra.yaml ?? new YamlChecker({ workerUrl: YAML_WORKER });
+  const events = new EventHub();
+  const ceremony = new CeremonySession({ config, vault, yaml, events, logger, openHsm, software: 'neam-ca test (workstation)', ...(extra.runner === undefined ? {} : { runner: extra.runner }) });
   return {
     config,
     vault,
@@ -40,6 +49,9 @@ export function testDeps(config: AppConfig, logger: Logger, vault = new SecretVa
     version: '0.0.0-test',
     versions: { node: process.versions.node, electron: null, chrome: null },
     logger,
+    yaml,
+    events,
+    ceremony,
   };
 }
 

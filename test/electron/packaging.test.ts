@@ -3,7 +3,7 @@
  * real), and the electron-builder configuration with its fuses. electron-builder itself is not
  * installed; build/README.md says how to package.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parse } from 'yaml';
@@ -19,14 +19,17 @@ describe('the bundles', () => {
   let tmp: ReturnType<typeof tempDir>;
   let main: string;
   let preload: string;
+  let worker: string;
   let rendererDir: string;
+  let electronDir: string;
   beforeAll(async () => {
     tmp = tempDir('neam-bundle-');
-    const electronDir = await buildElectron(join(tmp.dir, 'electron'));
+    electronDir = await buildElectron(join(tmp.dir, 'electron'));
     rendererDir = await buildRenderer(join(tmp.dir, 'renderer'));
     main = readFileSync(join(electronDir, 'main.mjs'), 'utf8');
     preload = readFileSync(join(electronDir, 'preload.cjs'), 'utf8');
-    expect(readdirSync(electronDir).sort()).toEqual(['main.mjs', 'preload.cjs']);
+    worker = readFileSync(join(electronDir, 'yaml-worker.mjs'), 'utf8');
+    expect(readdirSync(electronDir).sort()).toEqual(['main.mjs', 'preload.cjs', 'yaml-worker.mjs']);
   });
   afterAll(() => tmp.cleanup());
 
@@ -45,6 +48,23 @@ describe('the bundles', () => {
     expect(main).toMatch(/\brequire\$?\d*\("pkcs11js"\)/u);
     for (const ext of MAIN_EXTERNALS) expect(main).not.toContain(`node_modules/${ext}/`);
     expect(main).not.toMatch(/\bopenExternal\s*\(/u);
+  });
+
+  it('the YAML checker worker is ESM with only the native addons external, and checks a file when run (review finding L5)', async () => {
+    const imports = [...worker.matchAll(/^import .* from "([^"]+)";$/gmu)].map((m) => m[1]!);
+    for (const s of imports.filter((x) => !x.startsWith('node:'))) expect(MAIN_EXTERNALS as readonly string[]).toContain(s);
+    expect(worker).not.toMatch(/from "electron"/u);
+    // Run the bundled worker as the packaged app does (the externals resolve from node_modules).
+    symlinkSync(join(REPO, 'node_modules'), join(tmp.dir, 'node_modules'));
+    const { YamlChecker } = await import('../../electron/host/yaml-checker.ts');
+    const checker = new YamlChecker({ workerUrl: new URL(`file://${join(electronDir, 'yaml-worker.mjs')}`) });
+    try {
+      const r = await checker.check(readFileSync(join(REPO, 'ceremony-scripts/root.yaml'), 'utf8'), 'root.yaml', REPO);
+      expect(r).toMatchObject({ kind: 'script', valid: true, problems: [] });
+      expect(r.plan?.steps.length).toBeGreaterThan(10);
+    } finally {
+      await checker.close();
+    }
   });
 
   it('the renderer carries the meta CSP, only external scripts, no source maps', () => {

@@ -11,7 +11,7 @@ import { CoreError } from '../../errors.ts';
 import type { HsmSession, KeyRef } from '../../hsm/types.ts';
 import { profileFromObject, type CertificateProfile, type CrlProfile, type SubjectSpec } from '../../pki/index.ts';
 import type { CeremonyRef, CertificateRecord, CrlRecord, PreparedCertificate, PreparedCrl } from '../../ca/index.ts';
-import { formatDigestWords } from '../../quorum/index.ts';
+import { describeTbs, digestWords, formatDigestWords } from '../../quorum/index.ts';
 import type { JsonObject } from '../types.ts';
 import { groupedHex, sha256Hex } from './common.ts';
 import type { StepContext } from './types.ts';
@@ -64,6 +64,7 @@ export function keyByLabel(session: HsmSession, label: string, expectedSpkiSha25
 
 /** Shows a prepared certificate or CRL for review: decoded fields, TBS SHA-256 in hex and words. */
 export function showPrepared<P>(ctx: StepContext<P>, what: string, prepared: PreparedCertificate | PreparedCrl): void {
+  const tbs = describeTbs(prepared.tbsDer);
   const fields = Object.entries(prepared.summary as unknown as Record<string, unknown>)
     .filter(([k, v]) => v !== undefined && k !== 'tbsSha256' && k !== 'otherExtensions' && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `    ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
@@ -74,7 +75,8 @@ export function showPrepared<P>(ctx: StepContext<P>, what: string, prepared: Pre
       .split('\n')
       .map((l) => `    ${l}`)
       .join('\n')}`,
-    data: { tbsSha256: prepared.tbsSha256 },
+    // `data.review` carries the decoded fields for review screens (the desktop app).
+    data: { tbsSha256: prepared.tbsSha256, review: { kind: 'prepared', what, subject: tbs.subject, fields: tbs.fields.map((f) => ({ label: f.label, value: f.value })), tbsSha256: prepared.tbsSha256, words: digestWords(prepared.tbsSha256), notes: [...prepared.notes] } },
   });
 }
 

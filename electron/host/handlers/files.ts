@@ -1,27 +1,29 @@
 /**
  * @module electron/host/handlers/files
  * Handlers of the `files` group: list the YAML files (ceremony scripts, site files) in the
- * configured folders, and read one with its syntax problems, line by line. This is the placeholder
- * for ceremony-script validation: when the ceremony engine lands, `readYaml`'s problems come from
- * its validator (dotted field paths) instead of the YAML parser alone.
+ * configured folders, and read one with its problems: YAML syntax (line and column), then the
+ * ceremony engine's validation of the file as a script or a site file (dotted path and line). The
+ * check runs in a worker thread with a deadline, and at most 200 problems are returned with the
+ * total (`yaml-checker.ts`, `yaml-check.ts`), so a hostile file can neither stall the main process
+ * nor flood the UI.
  *
  * The renderer names a file only as (folder id, relative path) from the listing; the path is
  * resolved here and must stay inside its folder after following links. Must never: read outside a
- * configured folder, follow a symbolic link out of it, or read an unbounded file.
+ * configured folder, follow a symbolic link out of it, read a file larger than 256 KiB, or parse
+ * YAML on the main thread.
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { dirname, join, relative, sep } from 'node:path';
 
 import { CoreError } from '../../../core/errors.ts';
 import type { Contract, Handlers } from '../../ipc/contract.ts';
 import type { FileRoot } from '../config.ts';
+import { MAX_YAML_BYTES } from '../yaml-check.ts';
 import type { HandlerDeps } from './deps.ts';
 
-/** Largest YAML file the UI reads (a ceremony script is a few kilobytes). */
-export const MAX_YAML_BYTES = 1024 * 1024;
+export { MAX_REPORTED_PROBLEMS, MAX_YAML_BYTES, yamlProblems } from '../yaml-check.ts';
+
 /** At most this many files are listed per folder. */
 export const MAX_LISTED_FILES = 500;
 const MAX_DEPTH = 3;
@@ -66,7 +68,7 @@ function listFolder(root: FileRoot): { files: Listed[]; problem: string | null }
  * Resolves (root id, relative path) to a real file inside that root.
  * @throws {CoreError} ERR_NOT_FOUND, ERR_APP_FORBIDDEN, ERR_INPUT_TOO_LARGE, ERR_INPUT_INVALID
  */
-function resolveInside(roots: readonly FileRoot[], rootId: string, path: string): { full: string; display: string; size: number } {
+export function resolveInside(roots: readonly FileRoot[], rootId: string, path: string): { full: string; display: string; size: number } {
   const root = roots.find((r) => r.id === rootId);
   if (root === undefined) throw new CoreError('ERR_NOT_FOUND', `no configured folder has the id ${rootId}; reload the file list`);
   if (!YAML_FILE.test(path)) throw new CoreError('ERR_APP_FORBIDDEN', `${path} is not a YAML file (.yaml or .yml); only ceremony scripts and site files can be opened`);
@@ -85,38 +87,35 @@ function resolveInside(roots: readonly FileRoot[], rootId: string, path: string)
   const lst = lstatSync(join(rootReal, ...path.split('/')));
   if (lst.isSymbolicLink() || !lst.isFile()) throw new CoreError('ERR_APP_FORBIDDEN', `${path} is not a regular file in ${root.path}`);
   if (lst.size > MAX_YAML_BYTES) {
-    throw new CoreError('ERR_INPUT_TOO_LARGE', `${path} is ${lst.size} bytes; a ceremony script or site file is at most ${MAX_YAML_BYTES} bytes. Check that this is the right file`);
+    throw new CoreError('ERR_INPUT_TOO_LARGE', `${path} is ${lst.size} bytes; a ceremony script or site file is at most ${MAX_YAML_BYTES} bytes (256 KiB). Check that this is the right file`);
   }
   return { full: real, display: join(root.path, ...path.split('/')), size: lst.size };
 }
 
-type Problem = { severity: 'error' | 'warning'; path: string; message: string; line?: number; column?: number };
+/** A ceremony file read from a configured folder: exact bytes, text, SHA-256. */
+export interface CeremonyFile {
+  full: string;
+  display: string;
+  bytes: Buffer;
+  text: string;
+  sha256: string;
+}
 
-/** Parses YAML text and lists every syntax problem with its line and column (all at once). */
-export function yamlProblems(text: string): { documents: number; problems: Problem[] } {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const problems: Problem[] = [];
-  const at = (offset: number): { line: number; column: number } => {
-    const p = lineCounter.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
-  // An empty stream is an empty array that still carries stream-level errors.
-  const list = Array.from(docs);
-  if ('empty' in docs) {
-    for (const e of docs.errors) problems.push({ severity: 'error', path: '', message: e.message, ...at(e.pos[0]) });
+/**
+ * Reads one listed YAML file (inside its folder, bounded, UTF-8).
+ * @throws {CoreError} ERR_NOT_FOUND, ERR_APP_FORBIDDEN, ERR_INPUT_TOO_LARGE, ERR_INPUT_INVALID
+ */
+export function readCeremonyFile(roots: readonly FileRoot[], ref: { root: string; path: string }): CeremonyFile {
+  const { full, display } = resolveInside(roots, ref.root, ref.path);
+  const bytes = readFileSync(full);
+  if (bytes.length > MAX_YAML_BYTES) throw new CoreError('ERR_INPUT_TOO_LARGE', `${ref.path} grew beyond ${MAX_YAML_BYTES} bytes while being read`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    throw new CoreError('ERR_INPUT_INVALID', `${display} is not UTF-8 text; a ceremony script or site file is plain YAML. Check that this is the right file`, { cause: e });
   }
-  list.forEach((doc, i) => {
-    for (const e of doc.errors) problems.push({ severity: 'error', path: '', message: e.message, ...at(e.pos[0]) });
-    for (const w of doc.warnings) problems.push({ severity: 'warning', path: '', message: w.message, ...at(w.pos[0]) });
-    if (i > 0) {
-      const start = doc.range[0];
-      problems.push({ severity: 'error', path: '', message: 'a ceremony file holds exactly one YAML document; remove the second document (the `---` separator and what follows)', ...at(start) });
-    }
-  });
-  if (list.length === 0 && problems.length === 0) problems.push({ severity: 'error', path: '', message: 'the file is empty' });
-  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  return { documents: list.length, problems };
+  return { full, display, bytes, text, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** The `files` handlers. */
@@ -125,18 +124,21 @@ export function filesHandlers(deps: HandlerDeps): Handlers<Contract>['files'] {
     listYaml: () => ({
       roots: deps.config.fileRoots.map((root) => ({ id: root.id, label: root.label, path: root.path, ...listFolder(root) })),
     }),
-    readYaml: (request) => {
-      const { full, display, size } = resolveInside(deps.config.fileRoots, request.file.root, request.file.path);
-      const bytes = readFileSync(full);
-      if (bytes.length > MAX_YAML_BYTES) throw new CoreError('ERR_INPUT_TOO_LARGE', `${request.file.path} grew beyond ${MAX_YAML_BYTES} bytes while being read`);
-      let text: string;
-      try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      } catch (e) {
-        throw new CoreError('ERR_INPUT_INVALID', `${display} is not UTF-8 text; a ceremony script or site file is plain YAML. Check that this is the right file`, { cause: e });
-      }
-      const { documents, problems } = yamlProblems(text);
-      return { file: request.file, displayPath: display, size, sha256: createHash('sha256').update(bytes).digest('hex'), text, documents, problems };
+    readYaml: async (request) => {
+      const file = readCeremonyFile(deps.config.fileRoots, request.file);
+      const check = await deps.yaml.check(file.text, file.display, dirname(file.full));
+      return {
+        file: request.file,
+        displayPath: file.display,
+        size: file.bytes.length,
+        sha256: file.sha256,
+        text: file.text,
+        documents: check.documents,
+        kind: check.kind,
+        valid: check.valid,
+        problems: check.problems,
+        problemsTotal: check.problemsTotal,
+      };
     },
   };
 }

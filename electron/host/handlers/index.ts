@@ -8,6 +8,7 @@
  */
 import type { Contract, Handlers } from '../../ipc/contract.ts';
 import { appHandlers } from './app.ts';
+import { ceremonyHandlers } from './ceremony.ts';
 import type { HandlerDeps } from './deps.ts';
 import { filesHandlers } from './files.ts';
 import { hsmHandlers } from './hsm.ts';
@@ -22,5 +23,6 @@ export function createHandlers(deps: HandlerDeps): Handlers<Contract> {
     secrets: secretsHandlers(deps),
     hsm: hsmHandlers(deps),
     files: filesHandlers(deps),
+    ceremony: ceremonyHandlers(deps),
   };
 }

@@ -3,6 +3,9 @@
  * The workstation frame: the rehearsal (or live) banner on top, the ceremony flow as numbered
  * navigation, the current screen. Keyboard: Tab moves through everything, Alt+1…9 jumps to a
  * screen, Alt+Plus/Alt+Minus change the text size; the screen heading takes focus after each jump.
+ * The frame follows the ceremony: when the runner asks a new question, the screen where it is
+ * answered comes up (Custodian shares for a custodian, Approval review for a decision, Ceremony
+ * steps otherwise), and every other screen shows a strip pointing to it.
  *
  * Must never: hide the rehearsal marking, or hold a secret.
  */
@@ -10,18 +13,32 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { SCREENS, type ScreenId } from '../../../electron/ipc/contract.ts';
 import { useApi, useCall } from '../api/context.tsx';
+import { CeremonyProvider, useCeremony } from '../ceremony/store.tsx';
 import { ErrorPanel } from '../components/ErrorPanel.tsx';
+import { ApprovalScreen } from '../screens/ApprovalScreen.tsx';
 import { DisplayCheckScreen } from '../screens/DisplayCheckScreen.tsx';
 import { HsmScreen } from '../screens/HsmScreen.tsx';
-import { ApprovalScreen, ReportScreen, RosterScreen, SharesScreen, StepsScreen, TranscriptScreen } from '../screens/PlaceholderScreens.tsx';
+import { ReportScreen } from '../screens/ReportScreen.tsx';
+import { RosterScreen } from '../screens/RosterScreen.tsx';
 import { ScriptScreen } from '../screens/ScriptScreen.tsx';
+import { SharesScreen } from '../screens/SharesScreen.tsx';
+import { StepsScreen } from '../screens/StepsScreen.tsx';
+import { TranscriptScreen } from '../screens/TranscriptScreen.tsx';
 
-/** Screens that work today; the others are placeholders until the ceremony engine lands. */
-const WORKING: ReadonlySet<ScreenId> = new Set(['script', 'hsm', 'display']);
 const TEXT_SIZES = 5;
 
+/** The workstation UI (with the ceremony session provider). */
 export function App({ transport }: { transport: 'ipc' | 'http' }): React.JSX.Element {
+  return (
+    <CeremonyProvider>
+      <Frame transport={transport} />
+    </CeremonyProvider>
+  );
+}
+
+function Frame({ transport }: { transport: 'ipc' | 'http' }): React.JSX.Element {
   const api = useApi();
+  const { session } = useCeremony();
   const [info, reloadInfo] = useCall(() => api.app.info({}));
   const [screen, setScreen] = useState<ScreenId>('script');
   const [textSize, setTextSize] = useState(1);
@@ -44,6 +61,21 @@ export function App({ transport }: { transport: 'ipc' | 'http' }): React.JSX.Ele
   }, [screen]);
 
   useEffect(() => api.app.onNavigate(({ screen: id }) => go(id)), [api, go]);
+
+  // Follow the ceremony: a new question brings up the screen where it is answered.
+  const questionId = session?.question?.id ?? null;
+  const questionScreen = session?.question?.screen ?? null;
+  useEffect(() => {
+    if (questionId !== null && questionScreen !== null) setScreen(questionScreen);
+  }, [questionId, questionScreen]);
+  // A finished ceremony brings up its report.
+  const phase = session?.phase ?? null;
+  const previousPhase = useRef(phase);
+  useEffect(() => {
+    if (previousPhase.current === 'running' && phase === 'completed') setScreen('report');
+    if (previousPhase.current === 'running' && (phase === 'stopped' || phase === 'aborted')) setScreen('steps');
+    previousPhase.current = phase;
+  }, [phase]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -115,7 +147,7 @@ export function App({ transport }: { transport: 'ipc' | 'http' }): React.JSX.Ele
                 <button type="button" className={s.id === screen ? 'current' : undefined} aria-current={s.id === screen ? 'page' : undefined} onClick={() => go(s.id)} data-screen={s.id}>
                   <span className="flow-no">{i + 1}</span>
                   <span className="flow-title">{s.title}</span>
-                  {!WORKING.has(s.id) && <span className="flow-tag">needs engine</span>}
+                  {session?.question?.screen === s.id && <span className="flow-tag flow-waiting">answer here</span>}
                   <span className="visually-hidden"> (Alt+{i + 1})</span>
                 </button>
               </li>
@@ -126,7 +158,15 @@ export function App({ transport }: { transport: 'ipc' | 'http' }): React.JSX.Ele
           <h2 tabIndex={-1} ref={heading}>
             {current.title}
           </h2>
-          {screen === 'script' && <ScriptScreen />}
+          {session?.question !== null && session?.question !== undefined && session.question.screen !== screen && (
+            <p className="waiting-strip" role="status">
+              The ceremony waits for an answer: <strong>{session.question.prompt.replace(/:\s*$/u, '')}</strong>{' '}
+              <button type="button" className="link" onClick={() => go(session.question!.screen)}>
+                Go to {SCREENS.find((x) => x.id === session.question!.screen)?.title} (Alt+{SCREENS.findIndex((x) => x.id === session.question!.screen) + 1})
+              </button>
+            </p>
+          )}
+          {screen === 'script' && <ScriptScreen onContinue={() => go('roster')} />}
           {screen === 'roster' && <RosterScreen />}
           {screen === 'hsm' && <HsmScreen />}
           {screen === 'steps' && <StepsScreen />}

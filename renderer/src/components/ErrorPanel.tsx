@@ -8,19 +8,21 @@
  */
 import { useEffect, useRef } from 'react';
 
-import type { IpcError } from '../api/api.ts';
 import { adviceFor } from './error-advice.ts';
 
 /** Props of {@link ErrorPanel}. */
 export interface ErrorPanelProps {
   title?: string;
-  error: IpcError;
+  /** A failure as it crosses the bridge (`IpcError`), or as a session records it. */
+  error: { code: string; message: string };
+  /** What to do, when the caller knows better than the code alone (the question a refusal belongs to). */
+  advice?: string;
   onRetry?: () => void;
   retryLabel?: string;
 }
 
 /** An error with what to do. */
-export function ErrorPanel({ title = 'This did not work', error, onRetry, retryLabel = 'Try again' }: ErrorPanelProps): React.JSX.Element {
+export function ErrorPanel({ title = 'This did not work', error, advice, onRetry, retryLabel = 'Try again' }: ErrorPanelProps): React.JSX.Element {
   const ref = useRef<HTMLElement>(null);
   useEffect(() => {
     ref.current?.focus();
@@ -31,7 +33,7 @@ export function ErrorPanel({ title = 'This did not work', error, onRetry, retryL
       <p className="error-message">{error.message}</p>
       <p className="error-advice">
         <strong>What to do: </strong>
-        {adviceFor(error.code)}
+        {advice ?? adviceFor(error.code)}
       </p>
       <p className="error-code">
         Code <code>{error.code}</code>

@@ -1,8 +1,10 @@
 /**
  * @module renderer/screens/HsmScreen
- * HSM and token status: the configured PKCS#11 module, every token with its PIN state, and, after
- * the user PIN is entered (masked, straight to the main side), a token's keys with the attributes
- * that prove their protection and the public-key fingerprints in reading size.
+ * HSM and token status: the configured PKCS#11 module (or, once a ceremony ran, the ceremony's:
+ * the rehearsal's throwaway token directory or the site file's module), every token with its PIN
+ * state, and, after the user PIN is entered (masked, straight to the main side), a token's keys
+ * with the attributes that prove their protection and the public-key fingerprints in reading size.
+ * The ceremony's own token, with its public keys, is also shown without a PIN.
  *
  * Must never: hold the PIN; it exists only as a single-use handle between entry and login.
  */
@@ -13,6 +15,8 @@ import type { ReplyOf } from '../api/api.ts';
 import { ErrorPanel } from '../components/ErrorPanel.tsx';
 import { Fingerprint } from '../components/Fingerprint.tsx';
 import { SecretEntry } from '../components/SecretEntry.tsx';
+import { TokenPanel } from '../ceremony/parts.tsx';
+import { useCeremony } from '../ceremony/store.tsx';
 
 type Token = ReplyOf<'hsm', 'status'>['tokens'][number];
 type KeysAnswer = ReplyOf<'hsm', 'keys'>;
@@ -114,6 +118,7 @@ function KeyList({ answer }: { answer: KeysAnswer }): React.JSX.Element {
 /** The HSM & token screen. */
 export function HsmScreen(): React.JSX.Element {
   const api = useApi();
+  const { session } = useCeremony();
   const [status, reload] = useCall(() => api.hsm.status({}));
   const [open, setOpen] = useState<Token | null>(null);
   // While a refresh runs, keep showing the last answer (and the open keys panel) instead of a blank.
@@ -133,6 +138,11 @@ export function HsmScreen(): React.JSX.Element {
       {status.status === 'error' && <ErrorPanel title="The HSM could not be read" error={status.error} onRetry={() => void reload()} retryLabel="Refresh" />}
       {shown !== null && (
         <>
+          {shown.context !== null && (
+            <p className="hsm-context state-warn">
+              A ceremony holds the HSM: this shows {shown.context}. The ceremony opens its token itself; listing private keys needs that token&apos;s PIN, which a quorum-activated token has nobody know.
+            </p>
+          )}
           <dl className="facts">
             <dt>Module</dt>
             <dd>
@@ -180,6 +190,7 @@ export function HsmScreen(): React.JSX.Element {
           {open !== null && <KeysPanel key={`${open.label}/${open.serial}`} token={open} onClose={() => setOpen(null)} onTokenTouched={() => void reload()} />}
         </>
       )}
+      {session?.plan !== null && session?.plan !== undefined && session.ceremony !== null && <TokenPanel />}
     </>
   );
 }
