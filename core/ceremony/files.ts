@@ -5,7 +5,7 @@
  *
  * Must never: read more than the format's size limit.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import { CoreError } from '../errors.ts';
@@ -16,13 +16,14 @@ import { MAX_SITE_BYTES, parseSite } from './site.ts';
 import type { CeremonyScript, SiteConfig } from './types.ts';
 
 /**
- * Reads a regular file of at most `max` bytes.
+ * Reads a regular file of at most `max` bytes. Opened without blocking, so a named pipe or device
+ * (on a custodian's medium, say) is refused at once instead of hanging the workstation.
  * @throws {CoreError} ERR_IO, ERR_INPUT_TOO_LARGE
  */
 export function readLimited(path: string, max: number, what: string): Buffer {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new CoreError('ERR_IO', `cannot read the ${what} ${path}: ${(e as { code?: string }).code === 'ENOENT' ? 'it does not exist' : ((e as { code?: string }).code ?? 'error')}`, { cause: e, details: { path } });
   }

@@ -6,6 +6,7 @@
  * twice, an answer the store recorded differently), each named with its own code. No SoftHSM: a
  * 3-of-5 quorum enrolled in memory (test/core/quorum/fixtures.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +80,8 @@ describe('readApprovalFolder', () => {
   });
 
   // Each hostile or damaged file is a problem named by its file and code; the good one is still read.
-  const bad: Array<[string, () => string | Buffer | 'dir' | 'dangling', string]> = [
+  // A named pipe on a custodian's medium must not hang the workstation (opened without blocking).
+  const bad: Array<[string, () => string | Buffer | 'dir' | 'dangling' | 'fifo', string]> = [
     ['garbage', () => randomBytes(300), 'ERR_QUORUM_APPROVAL_INVALID'],
     ['truncated', () => serializeApproval(sign('bob', requests[0]!.request)).slice(0, 200), 'ERR_QUORUM_APPROVAL_INVALID'],
     ['not-json', () => 'approve\n', 'ERR_QUORUM_APPROVAL_INVALID'],
@@ -88,6 +90,7 @@ describe('readApprovalFolder', () => {
     ['oversized', () => Buffer.alloc(16 * 1024 + 1, 0x20), 'ERR_INPUT_TOO_LARGE'],
     ['a-directory', () => 'dir', 'ERR_IO'],
     ['unreadable', () => 'dangling', 'ERR_IO'],
+    ['a-named-pipe', () => 'fifo', 'ERR_IO'],
   ];
   it.each(bad)('%s file: reported with its code, nothing thrown', (what, content, code) => {
     const good = serializeApproval(sign('alice', requests[0]!.request));
@@ -96,6 +99,7 @@ describe('readApprovalFolder', () => {
     const c = content();
     if (c === 'dir') mkdirSync(join(dir, name));
     else if (c === 'dangling') symlinkSync(join(dir, 'no-such-file'), join(dir, name));
+    else if (c === 'fifo') execFileSync('mkfifo', [join(dir, name)]);
     else writeFileSync(join(dir, name), c);
     const r = readApprovalFolder(dir);
     expect(r.files.map((f) => f.name)).toEqual(['good.approval.json']);
