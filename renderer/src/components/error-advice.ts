@@ -30,7 +30,7 @@ const ADVICE: Partial<Record<IpcError['code'], string>> = {
   ERR_QUORUM_SHARE_TAMPERED: 'Do not use this file: it was changed since enrollment. Set it aside as evidence, and use the custodian’s backup copy or continue with another custodian.',
   ERR_QUORUM_SHARE_DUPLICATE: 'This share was already entered: each custodian counts once. The next custodian gives their own file.',
   ERR_QUORUM_CUSTODIAN_FILE_INVALID: 'This is not a custodian file. Check the path: give the custodian file itself, or the folder of the medium that holds it.',
-  ERR_QUORUM_APPROVAL_DECLINED: 'A custodian declined: nothing was signed. Hear the objection. Then resume to collect the approvals again (with other custodians: a decline on record stays), or abort the ceremony.',
+  ERR_QUORUM_APPROVAL_DECLINED: 'A custodian declined: nothing was signed, and the decline stands for this request (resuming cannot collect around it). Hear the objection; abort the ceremony, and once the objection is resolved prepare a new request in a new ceremony.',
   ERR_QUORUM_NOT_MET: 'Not enough valid approvals or shares: bring more custodians, then resume.',
   ERR_CEREMONY_SCRIPT_INVALID: 'Fix the script (every problem is listed with its path and line) and have the change reviewed; it must match the review record.',
   ERR_CEREMONY_SITE_INVALID: 'Fix the site file (every problem is listed with its path and line), then choose it again.',
