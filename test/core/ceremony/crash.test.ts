@@ -145,6 +145,40 @@ describe('crash safety of the ceremony runner (SIGKILL)', () => {
     expect(cli(['ceremony', 'abort', dir, '--reason', 'again', '--answers', fx.answersPath]).stderr).toContain('[ERR_CEREMONY_ABORTED]');
   });
 
+  it('killed after the root key was recorded, then the key swapped on the token: resume refuses, names the key, and changes nothing', () => {
+    fx = makeFixture();
+    const killed = cli(runArgs(fx), { env: { NEAM_CA_FAILPOINT: 'root-key:after-completed' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const dir = onlyCeremony(fx);
+    const recorded = ceremonyStatus(dir).objects.find((o) => o.label === 'neam-root-key')!.spkiSha256;
+    // Someone replaces the root key by another under the same label.
+    const hsm = openHsm({ softhsmDir: rehearsalSoftHsmDir(join(fx.caDir, 'rehearsal')) });
+    try {
+      const t = hsm.tokens().find((x) => x.initialized && x.label === 'neam-root')!;
+      const s = hsm.openSession({ label: t.label, serial: t.serial });
+      s.login(Secret.fromString(FIXTURE_USER_PIN));
+      for (const k of s.findKeys({ label: 'neam-root-key' })) s.destroy(k);
+      s.generateKeyPair({ type: 'RSA', bits: 2048 }, { label: 'neam-root-key' });
+      s.close();
+    } finally {
+      hsm.close();
+    }
+    const swapped = tokenObjects(fx);
+    expect(swapped.find((k) => k.label === 'neam-root-key')!.spkiSha256).not.toBe(recorded);
+    const stepsBefore = ceremonyStatus(dir).steps.map((x) => `${x.id}:${x.status}`);
+
+    const resumed = cli(['ceremony', 'resume', dir, '--answers', fx.answersPath]);
+    expect(resumed.code).not.toBe(0);
+    expect(resumed.stderr).toContain('[ERR_CEREMONY_RECONCILE_FAILED]');
+    // (The CLI's redactor masks long hex strings in errors; the fingerprint is in the record.)
+    expect(resumed.stderr).toMatch(/key 'neam-root-key' recorded by this ceremony \(SHA-256 [^)]+\) is not on token 'neam-root' as recorded \(found 1 private and 1 public object\(s\) with that label\)/u);
+    expect(resumed.stderr).toContain('the token may have been swapped or altered');
+    // Nothing ran: same steps, same token, the refusal recorded.
+    expect(ceremonyStatus(dir).steps.map((x) => `${x.id}:${x.status}`)).toEqual(stepsBefore);
+    expect(tokenObjects(fx)).toEqual(swapped);
+    expect(ceremonyJournal(dir).filter((e) => e.type === 'ceremony.reconcile-failed')).toEqual([expect.objectContaining({ data: expect.objectContaining({ code: 'ERR_CEREMONY_RECONCILE_FAILED', message: expect.stringContaining(`SHA-256 ${recorded}`) }) })]);
+  });
+
   it('killed mid-key-generation on a token that already held keys: abort leaves exactly the old objects', () => {
     fx = makeFixture();
     // An existing rehearsal token with a key the ceremony must never touch.

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -110,7 +110,11 @@ describe('ceremony runner on SoftHSM (rehearsal)', () => {
     expect(journal[0]!.type).toBe('ceremony.started');
     expect(journal.at(-1)!.type).toBe('ceremony.completed');
     expect(journal.filter((e) => e.type === 'step.completed')).toHaveLength(8);
-    expect(journal.find((e) => e.type === 'ceremony.started')!.data).toMatchObject({ rehearsal: true });
+    // The reviewed script is the one that ran: its SHA-256 (and the site file's) is in the first
+    // record, and the copy in the ceremony folder is byte for byte the script given.
+    const scriptSha256 = createHash('sha256').update(readFileSync(script)).digest('hex');
+    expect(journal.find((e) => e.type === 'ceremony.started')!.data).toMatchObject({ rehearsal: true, script: { source: script, sha256: scriptSha256 }, site: { source: fx.sitePath, sha256: createHash('sha256').update(readFileSync(fx.sitePath)).digest('hex') } });
+    expect(runOk('sha256sum', [join(dir, 'script.yaml')]).split(' ')[0]).toBe(scriptSha256);
     const db = readFileSync(join(dir, 'ceremony.sqlite'));
     expect(db.includes(Buffer.from(FIXTURE_USER_PIN))).toBe(false);
     expect(db.includes(Buffer.from('rehearsal-so-pin-0001'))).toBe(false);
@@ -133,6 +137,21 @@ describe('ceremony runner on SoftHSM (rehearsal)', () => {
     expect(err.message).toContain("already holds an object labelled 'neam-extra-key'");
     expect(err.message).toContain('steps.2.params.label');
     expect(existsSync(join(fx.caDir, 'rehearsal', 'ceremonies'))).toBe(false);
+    expect(tokenObjects(fx)).toEqual(before);
+  });
+
+  it('a ceremony always starts in a new folder: an existing one is refused before the token is touched', async () => {
+    fx = makeFixture();
+    prepareRehearsalToken(fx, []);
+    const before = tokenObjects(fx);
+    const taken = join(fx.root, 'taken');
+    mkdirSync(taken);
+    writeFileSync(join(taken, 'notes.txt'), 'an earlier ceremony was here');
+    const io = fileIo(EXISTING_ANSWERS, 'inline', { scriptPath: join(FIXTURES, 'keygen-existing-token.yaml') }, true, []);
+    const err = await rejects(startCeremony(startOptions(fx, 'keygen-existing-token.yaml', true, taken), env(io)));
+    expect(err.code).toBe('ERR_CEREMONY_OUTPUT_EXISTS');
+    expect(err.message).toContain(`the ceremony folder ${taken} already exists`);
+    expect(readdirSync(taken)).toEqual(['notes.txt']);
     expect(tokenObjects(fx)).toEqual(before);
   });
 
