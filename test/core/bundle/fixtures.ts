@@ -289,6 +289,12 @@ export function stockVerify(bytes: Buffer, senderDer: Buffer, dir: string): { cm
   runOk('openssl', ['pkcs7', '-inform', 'DER', '-in', 'manifest.json.p7s', '-print_certs', '-out', 'embedded.pem'], { cwd: out });
   const embedded = runOk('openssl', ['x509', '-in', 'embedded.pem', '-noout', '-fingerprint', '-sha256'], { cwd: out });
   expect(embedded.split('=')[1]?.trim().replace(/:/gu, '').toLowerCase()).toBe(createHashHex(senderDer));
+  // The signature carries a signing-time attribute: the manifest's creation time (openssl's dump).
+  const dump = runOk('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', 'manifest.json.p7s'], { cwd: out });
+  const signingTime = /object: signingTime \(1\.2\.840\.113549\.1\.9\.5\)\s+set:\s+UTCTIME:([^\n]+)/u.exec(dump)?.[1];
+  expect(signingTime, 'signingTime attribute in the CMS signature').toBeDefined();
+  const created = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { createdAt: string }).createdAt;
+  expect(Math.abs(Date.parse(signingTime!.replace(/\s+/gu, ' ')) - Date.parse(created)), `signingTime '${signingTime}' against created '${created}'`).toBeLessThan(1000);
   // No payload file that the manifest does not list.
   const unlisted = run('bash', ['-c', `diff <(find payload -type f | LC_ALL=C sort) <(jq -r '.files[].path' manifest.json | LC_ALL=C sort)`], { cwd: out });
   expect(unlisted.status, unlisted.stdout).toBe(0);
