@@ -81,6 +81,11 @@ describe('CRLs signed in the HSM', () => {
         .prepare("INSERT INTO pki_crls (issuer_spki_sha256, issuer, crl_number, this_update, next_update, revoked_count, sha256, tbs_sha256, profile, profile_sha256, pem, ceremony_id, rehearsal, issued_at) VALUES (?, 'x', 2, 'a', 'b', 0, 'dup', 't', 'p', 'h', 'pem', 'c', 0, 'now')")
         .run(p2.signerSpkiSha256),
     ).toThrow(/CRL number not greater|UNIQUE/u);
+    // Recorded CRLs are insert-only: neither changed nor deleted (two rows here, so the row
+    // triggers do fire).
+    expect(() => ca!.store.store.db.prepare('UPDATE pki_crls SET crl_number = crl_number + 10').run()).toThrow(/pki_crls is insert-only/u);
+    expect(() => ca!.store.store.db.prepare('DELETE FROM pki_crls').run()).toThrow(/pki_crls is insert-only/u);
+    expect(ca.store.crls(p2.signerSpkiSha256).map((c) => c.crlNumber)).toEqual([1, 2]);
     expect(parseCrl(crl2.der).crlNumber).toBe(2n);
     // The oracle can fail: a CRL with an altered signature does not verify.
     const forged = Buffer.from(crl2.der);

@@ -61,7 +61,8 @@ describe('records, revocations, prepared files and CSRs', () => {
     const colon = int.info.serial.toUpperCase().match(/.{2}/gu)!.join(':');
     expect(r(colon)).toMatchObject({ serial: int.info.serial, reason: 'keyCompromise', ceremony: { id: 'records', step: 'step-3', rehearsal: true } });
     expect(caught(() => r(int.info.serial)).message).toMatch(/already revoked/u);
-    expect(() => ca!.store.store.db.prepare('DELETE FROM pki_revocations').run()).toThrow(/insert-only/u);
+    expect(() => ca!.store.store.db.prepare('DELETE FROM pki_revocations').run()).toThrow(/pki_revocations is insert-only/u);
+    expect(() => ca!.store.store.db.prepare("UPDATE pki_revocations SET reason = 'superseded'").run()).toThrow(/pki_revocations is insert-only/u);
   });
 
   it('a prepared certificate or CRL survives JSON (crash, review elsewhere) and is re-checked on load', () => {

@@ -6,12 +6,13 @@
  * separate GF(2^8) implementation (polynomial x^8 + x^4 + x^3 + x + 1).
  */
 import { createDecipheriv, createHmac, type KeyObject } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createApprovalRequest, deriveTokenPin, signApproval, type CustodianFile } from '../../../core/quorum/index.ts';
+import { DEFAULT_SCRYPT } from '../../../core/quorum/seal.ts';
 import { Secret } from '../../../core/util/secret.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
 import { runOk } from '../../helpers/tools.ts';
@@ -62,6 +63,13 @@ function jcsFlat(o: Record<string, string | number>): string {
 }
 
 describe('docs/quorum.md conformance (independent implementation)', () => {
+  it('the scrypt cost docs/quorum.md states is the production default (the fixtures below use the N = 2^14 floor for speed)', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../../docs/quorum.md'), 'utf8');
+    const m = /\| passphrase to key \| scrypt \(RFC 7914\), \*\*N = 2\^(\d+), r = (\d+), p = (\d+)\*\*/u.exec(doc);
+    expect(m, 'the KDF row of docs/quorum.md').not.toBeNull();
+    expect({ N: 2 ** Number(m![1]), r: Number(m![2]), p: Number(m![3]) }).toEqual({ ...DEFAULT_SCRYPT });
+  });
+
   let q: EnrolledQuorum;
   let dir: { dir: string; cleanup(): void };
   beforeAll(async () => {
