@@ -158,6 +158,24 @@ describe('root.yaml: the root certificate is signed only under a quorum over its
     expect(rootsInStore(fx)).toBe(0);
   });
 
+  it('killed right after root-cert signed: resume adopts the recorded root (the approved TBS), signs nothing again', () => {
+    fx = makeRootFixture();
+    const killed = rootRun(fx, { NEAM_CA_FAILPOINT: 'root-cert:after-act' });
+    expect(killed.signal).toBe('SIGKILL');
+    const dir = ceremonyFolder(fx);
+    expect(ceremonyStatus(dir).steps.find((s) => s.id === 'root-cert')!.status).toBe('started');
+    const resumed = cli(['ceremony', 'resume', dir, '--answers', fx.answersPath]);
+    expect(resumed.code, resumed.stderr.slice(-3000)).toBe(0);
+    expect(resumed.stderr).toMatch(/root certificate [0-9a-f]{64} was issued and recorded before the interruption; adopted/u);
+    expect(rootsInStore(fx)).toBe(1);
+    const journal = ceremonyJournal(dir);
+    expect(journal.find((e) => e.type === 'step.completed' && e.step === 'root-cert')!.data).toMatchObject({ how: 'adopted' });
+    expect(journal.filter((e) => e.type === 'quorum.decision' && e.data['operation'] === 'sign-root-certificate')).toHaveLength(1);
+    const root = join(dir, 'root.pem');
+    expect(runOk('openssl', ['verify', '-x509_strict', '-check_ss_sig', '-CAfile', root, root])).toContain('OK');
+    expect(tbsSha256ByOpenssl(root, fx.root)).toBe((journal.find((e) => e.type === 'root-certificate.prepared')!.data as { tbsSha256: string }).tbsSha256);
+  });
+
   it('the transcript records the approvals and the quorum decision for the TBS SHA-256 of the issued root.pem (as OpenSSL computes it)', () => {
     fx = makeRootFixture();
     const r = rootRun(fx);
