@@ -79,6 +79,7 @@ export function rootAnswersYaml(c: CustodianAnswers & { soPin?: Secret | undefin
       clock: { 'reference-time': 'workstation' },
       materials: { 'hsm-bag': 'TEB-DEMO-0001', 'media-bag': 'TEB-DEMO-0002' },
       'root-key': { 'sign-off': { witness: PEOPLE.witnesses[1] } },
+      'root-cert-approve': { approvers: names([0, 1, 2]), decision: approvals([0, 1, 2]) },
       'root-crl-approve': { approvers: names([0, 1, 2]), decision: approvals([0, 1, 2]) },
       'root-crl-sign': { 'confirm-point-of-no-return': 'YES' },
       backup: { 'destination-1': c.backup[0], 'destination-2': c.backup[1] },

@@ -1,9 +1,9 @@
 /**
  * @module ceremony/actions/collect-approvals
  * Step action `collect-approvals` (core/quorum): for every approval request the referenced step
- * prepared (a CRL, or accepted intermediates), M or more custodians review what is shown (operation,
- * summary, TBS SHA-256 in hex and words), decide, and sign their approval statement with their own
- * approval key. At the workstation the key is unsealed from their custodian file with their
+ * prepared (the root certificate, a CRL, or accepted intermediates), M or more custodians review
+ * what is shown (operation, summary, TBS SHA-256 in hex and words), decide, and sign their
+ * approval statement with their own approval key. At the workstation the key is unsealed from their custodian file with their
  * passphrase. With `imported: true` the step first shows the request files to hand out and the
  * `neam-ca approve` command, and imports the approval files custodians signed on their own machines
  * and brought back in a folder (core/ceremony/approval-folder): every file is checked before any is
@@ -173,7 +173,7 @@ export const collectApprovals: ActionDefinition<Params> = {
   params,
   pointOfNoReturn: false,
   hsm: 'none',
-  plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['for'], step: p.for, actions: ['review-csr', 'prepare-crl'] }] }),
+  plan: (p) => ({ outputs: [], keyLabels: [], references: [{ path: ['for'], step: p.for, actions: ['review-csr', 'prepare-crl', 'prepare-root-certificate'] }] }),
   check: (_p, ctx) => [...needsShares(ctx, 'collecting approvals'), ...custodiansAtLeast(ctx, 'm', 'collecting approvals')],
   questions: (p, step) => [
     ...(p.imported

@@ -20,6 +20,7 @@ import { exportBundle } from './export-bundle.ts';
 import { generateKey } from './generate-key.ts';
 import { importBundleAction as importBundle } from './import-bundle.ts';
 import { prepareCrlAction as prepareCrl } from './prepare-crl.ts';
+import { prepareRootCertificate } from './prepare-root-certificate.ts';
 import { quorumActivation } from './quorum-activation.ts';
 import { reviewCsr } from './review-csr.ts';
 import { revoke } from './revoke.ts';
@@ -38,6 +39,7 @@ export const ACTION_KINDS = [
   'custodian-enrollment',
   'token-init',
   'generate-key',
+  'prepare-root-certificate',
   'root-certificate',
   'transfer-certificate',
   'prepare-crl',
@@ -68,6 +70,7 @@ export const ACTIONS: { readonly [K in ActionKind]: AnyActionDefinition } = {
   'custodian-enrollment': custodianEnrollment,
   'token-init': tokenInit,
   'generate-key': generateKey,
+  'prepare-root-certificate': prepareRootCertificate,
   'root-certificate': rootCertificate,
   'transfer-certificate': transferCertificate,
   'prepare-crl': prepareCrl,

@@ -3,9 +3,9 @@
  * Stage 1: the root key ceremony (`ceremony-scripts/root.yaml`) rehearsed on a throwaway SoftHSM
  * token: five custodians enrolled (3-of-5 activation shares sealed under their generated
  * passphrases, each on its own medium folder), the RSA-4096 root key generated inside the token,
- * the self-signed root, the offline transfer key and certificate, the root's first CRL approved by
- * three custodians, backups, and a transcript closed by the transfer key and co-signed by two
- * custodians.
+ * the self-signed root and the root's first CRL each approved by three custodians over their exact
+ * bytes, the offline transfer key and certificate, backups, and a transcript closed by the transfer
+ * key and co-signed by two custodians.
  *
  * Must never: write a custodian passphrase outside DEMO-ONLY-secrets/.
  */

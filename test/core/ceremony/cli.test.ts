@@ -28,7 +28,7 @@ describe('neam-ca ceremony (CLI)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/SHA-256: [0-9a-f]{64}/u);
     expect(r.stdout).toContain('quorum: 3 of 5 (activation: shares)');
-    expect(r.stdout).toContain("point of no return: step 12 'root-crl-sign'");
+    expect(r.stdout).toContain("point of no return: step 14 'root-crl-sign'");
     expect(r.stdout).toMatch(/root-key\s+generate-key\s+administrator, witness\s+key neam-root-key, neam-root-key.pub.pem/u);
     const j = JSON.parse(cli(['ceremony', 'validate', join(REPO, 'ceremony-scripts/root.yaml'), '--json']).stdout) as { ok: boolean; value: { valid: boolean; questions: Array<{ key: string }> } };
     expect(j.value.valid).toBe(true);

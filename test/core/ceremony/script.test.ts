@@ -113,17 +113,17 @@ const CASES: Case[] = [
   { name: 'steps output written twice', mutate: replace('  - id: close\n', '  - id: again\n    title: Again\n    action: generate-key\n    params:\n      label: other-key\n      algorithm: ec-p256\n      public-key-file: root-key.pub.pem\n  - id: close\n'), expect: [{ path: 'steps.4.params', message: "output 'root-key.pub.pem' is also written by steps.3" }] },
   {
     name: 'steps.4.params.key reference to an unknown step',
-    mutate: replace('  - id: close\n', '  - id: cert\n    title: Cert\n    action: root-certificate\n    params:\n      key: rot-key\n      subject:\n        common-name: Root\n  - id: close\n'),
+    mutate: replace('  - id: close\n', '  - id: cert\n    title: Cert\n    action: prepare-root-certificate\n    params:\n      key: rot-key\n      subject:\n        common-name: Root\n  - id: close\n'),
     expect: [{ path: 'steps.4.params.key', message: "no step has the id 'rot-key' (did you mean 'root-key'?)" }],
   },
   {
     name: 'steps.4.params.key reference to the wrong kind of step',
-    mutate: replace('  - id: close\n', '  - id: cert\n    title: Cert\n    action: root-certificate\n    params:\n      key: clock\n      subject:\n        common-name: Root\n  - id: close\n'),
+    mutate: replace('  - id: close\n', '  - id: cert\n    title: Cert\n    action: prepare-root-certificate\n    params:\n      key: clock\n      subject:\n        common-name: Root\n  - id: close\n'),
     expect: [{ path: 'steps.4.params.key', message: "step 'clock' is a 'clock-check' step; expected 'generate-key'" }],
   },
   {
     name: 'steps.2.params.key reference to a later step',
-    mutate: replace('  - id: init-token\n', '  - id: cert\n    title: Cert\n    action: root-certificate\n    params:\n      key: root-key\n      subject:\n        common-name: Root\n  - id: init-token\n'),
+    mutate: replace('  - id: init-token\n', '  - id: cert\n    title: Cert\n    action: prepare-root-certificate\n    params:\n      key: root-key\n      subject:\n        common-name: Root\n  - id: init-token\n'),
     expect: [{ path: 'steps.2.params.key', message: "step 'root-key' (steps.4) does not come before this step" }],
   },
   {
@@ -232,7 +232,12 @@ describe('shipped ceremony scripts', () => {
   it('root.yaml has the steps the issue lists, in a crash-safe order', () => {
     const s = parseScript(readFileSync(join(ROOT, 'ceremony-scripts', 'root.yaml')), 'root.yaml');
     const actions = s.steps.map((x) => x.action);
-    for (const a of ['air-gap-check', 'clock-check', 'custodian-enrollment', 'token-init', 'generate-key', 'root-certificate', 'transfer-certificate', 'prepare-crl', 'collect-approvals', 'sign-crl', 'backup-public-artefacts', 'close']) expect(actions).toContain(a);
+    for (const a of ['air-gap-check', 'clock-check', 'custodian-enrollment', 'token-init', 'generate-key', 'prepare-root-certificate', 'root-certificate', 'transfer-certificate', 'prepare-crl', 'collect-approvals', 'sign-crl', 'backup-public-artefacts', 'close']) expect(actions).toContain(a);
+    // Issue 4: the root certificate is signed only after a quorum approved its prepared bytes.
+    const prep = actions.indexOf('prepare-root-certificate');
+    expect(actions.slice(prep, prep + 3)).toEqual(['prepare-root-certificate', 'collect-approvals', 'root-certificate']);
+    expect(s.steps[prep + 1]!.params).toMatchObject({ for: s.steps[prep]!.id });
+    expect(s.steps[prep + 2]!.params).toMatchObject({ approvals: s.steps[prep + 1]!.id });
     // Enrollment right after token-init: the SO PIN sets the user PIN to the split secret, and can
     // do it again if the enrollment is interrupted.
     expect(actions.indexOf('custodian-enrollment')).toBe(actions.indexOf('token-init') + 1);
