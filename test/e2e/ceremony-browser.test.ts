@@ -175,7 +175,7 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     expect((await page.locator('[data-role="script"] .fingerprint-text').allInnerTexts()).join('')).toBe(runOk('sha256sum', [join(scripts, 'root.yaml')]).split(' ')[0]!.toUpperCase());
     await page.locator('button[data-action="prepare"]').click();
     await page.locator('[data-prepared="true"]').waitFor();
-    expect(await page.locator('[data-prepared="true"]').innerText()).toMatch(/NEAM CA root key ceremony \(root, 15 steps, quorum 3 of 5, point of no return at ‘root-crl-sign’\)/u);
+    expect(await page.locator('[data-prepared="true"]').innerText()).toMatch(/NEAM CA root key ceremony \(root, 17 steps, quorum 3 of 5, point of no return at ‘root-crl-sign’\)/u);
     await shot('script-prepared');
 
     await page.locator('button[data-action="to-roster"]').click();
@@ -250,6 +250,23 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     await keyDetail.locator('figure.fingerprint').first().waitFor();
     await shot('steps-root-key');
     await signOff(page, 'root-key', { administrator: 'Alice Admin', witness: 'Wanda Witness' });
+    // The root certificate is signed only after three custodians approved its exact TBS.
+    await pickNames(page, 'steps.root-cert-approve.approvers', ['Carol Custodian', 'Dave Custodian', 'Erin Custodian']);
+    for (const c of ['Carol Custodian', 'Dave Custodian', 'Erin Custodian']) {
+      await answerAccepted(page, custodianKey('steps.root-cert-approve', 'file', c), mediumOf(c));
+      const decide = custodianKey('steps.root-cert-approve', 'decision', c);
+      await waitQuestion(page, decide);
+      expect(await screen()).toBe('approval');
+      const review = page.locator('.deciding article.review').first();
+      expect(await review.locator('.review-fields').innerText()).toMatch(/REHEARSAL NEAM Root CA/u);
+      const request = JSON.parse(readFileSync(join(caRehearsal, 'ceremonies', ceremonies()[0]!, 'root-cert-prepare.request.json'), 'utf8')) as { tbsSha256: string; operation: string };
+      expect(request.operation).toBe('sign-root-certificate');
+      expect((await review.locator('.fingerprint-text').allInnerTexts()).join('')).toBe(request.tbsSha256.toUpperCase());
+      if (c === 'Carol Custodian') await shot('approval-root');
+      await choose(page, decide, 'approve');
+      await secret(page, custodianKey('steps.root-cert-approve', 'passphrase', c), PASS[c]!);
+    }
+    await signOff(page, 'root-cert-approve', { witness: 'Wanda Witness' });
     await signOff(page, 'root-cert', { administrator: 'Alice Admin', witness: 'Walter Witness' });
     await signOff(page, 'transfer-key', { witness: 'Wanda Witness' });
     await signOff(page, 'transfer-cert', { administrator: 'Alice Admin', witness: 'Wanda Witness' });
