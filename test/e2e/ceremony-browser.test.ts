@@ -115,6 +115,28 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     expect(run('openssl', ['dgst', '-sha256', '-verify', join(work, 'transfer.pub.pem'), '-signature', join(work, 'sig0.der'), join(work, 'body-changed')]).status).not.toBe(0);
     return who;
   };
+  /**
+   * Chooses a shipped script with the site file, checks everyone in, starts, and passes the air-gap
+   * and clock steps (as the intermediate and revocation ceremonies begin).
+   */
+  const startWithEveryone = async (script: string): Promise<void> => {
+    await page.keyboard.press('Alt+1');
+    await page.getByRole('button', { name: script, exact: true }).click();
+    await page.locator('.problems-none').waitFor();
+    await page.getByRole('button', { name: 'Use as ceremony script' }).click();
+    await page.getByRole('button', { name: 'sites/vault-room.yaml' }).click();
+    await page.locator('.problems-none').waitFor();
+    await page.getByRole('button', { name: 'Use as site file' }).click();
+    await page.locator('button[data-action="prepare"]').click();
+    await page.locator('[data-prepared="true"]').waitFor();
+    await page.locator('button[data-action="to-roster"]').click();
+    for (const name of ['Alice Admin', 'Wanda Witness', 'Walter Witness', ...CUSTODIANS]) await page.getByRole('button', { name: `Check in ${name}` }).click();
+    await page.locator('.start .state-ok').waitFor();
+    await page.locator('button[data-action="start"]').click();
+    await signOff(page, 'air-gap', { administrator: 'Alice Admin', witness: 'Wanda Witness' });
+    await answerAccepted(page, 'steps.clock.reference-time', 'workstation');
+    await signOff(page, 'clock', { witness: 'Wanda Witness' });
+  };
   const screen = (): Promise<string | null> => page.locator('main').getAttribute('data-screen');
   const ceremonies = (): string[] => readdirSync(join(caRehearsal, 'ceremonies')).sort();
   const mediumOf = (name: string): string => join(media, name.split(' ')[0]!.toLowerCase());
@@ -365,23 +387,7 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
     online = onlineSide({ root: tmp.dir } as Parameters<typeof onlineSide>[0], rootDir);
     bundlePath = online.requestBundle([{ name: 'int-2027q1', startsInDays: 0, key: 'rsa-2048' }]);
 
-    await page.keyboard.press('Alt+1');
-    await page.getByRole('button', { name: 'intermediate.yaml', exact: true }).click();
-    await page.locator('.problems-none').waitFor();
-    await page.getByRole('button', { name: 'Use as ceremony script' }).click();
-    await page.getByRole('button', { name: 'sites/vault-room.yaml' }).click();
-    await page.locator('.problems-none').waitFor();
-    await page.getByRole('button', { name: 'Use as site file' }).click();
-    await page.locator('button[data-action="prepare"]').click();
-    await page.locator('[data-prepared="true"]').waitFor();
-    await page.locator('button[data-action="to-roster"]').click();
-    for (const name of ['Alice Admin', 'Wanda Witness', 'Walter Witness', ...CUSTODIANS]) await page.getByRole('button', { name: `Check in ${name}` }).click();
-    await page.locator('.start .state-ok').waitFor();
-    await page.locator('button[data-action="start"]').click();
-
-    await signOff(page, 'air-gap', { administrator: 'Alice Admin', witness: 'Wanda Witness' });
-    await answerAccepted(page, 'steps.clock.reference-time', 'workstation');
-    await signOff(page, 'clock', { witness: 'Wanda Witness' });
+    await startWithEveryone('intermediate.yaml');
     await answerAccepted(page, 'steps.import-request.peer-certificate', online.certificatePath);
     await answerAccepted(page, 'steps.import-request.peer-fingerprint', online.fingerprint);
     await answerAccepted(page, 'steps.import-request.bundle', bundlePath);
@@ -473,22 +479,7 @@ describe('ceremony screens in the browser: root then intermediate rehearsal (loo
       }
     };
 
-    await page.keyboard.press('Alt+1');
-    await page.getByRole('button', { name: 'crl.yaml', exact: true }).click();
-    await page.locator('.problems-none').waitFor();
-    await page.getByRole('button', { name: 'Use as ceremony script' }).click();
-    await page.getByRole('button', { name: 'sites/vault-room.yaml' }).click();
-    await page.locator('.problems-none').waitFor();
-    await page.getByRole('button', { name: 'Use as site file' }).click();
-    await page.locator('button[data-action="prepare"]').click();
-    await page.locator('[data-prepared="true"]').waitFor();
-    await page.locator('button[data-action="to-roster"]').click();
-    for (const name of ['Alice Admin', 'Wanda Witness', 'Walter Witness', ...CUSTODIANS]) await page.getByRole('button', { name: `Check in ${name}` }).click();
-    await page.locator('.start .state-ok').waitFor();
-    await page.locator('button[data-action="start"]').click();
-    await signOff(page, 'air-gap', { administrator: 'Alice Admin', witness: 'Wanda Witness' });
-    await answerAccepted(page, 'steps.clock.reference-time', 'workstation');
-    await signOff(page, 'clock', { witness: 'Wanda Witness' });
+    await startWithEveryone('crl.yaml');
     // Three custodians open the root token: a medium without Dave's file, Erin's file given for
     // Dave, a tampered file and a wrong passphrase are each named at once, and Dave tries again.
     await pickNames(page, 'activation.custodians', ['Dave Custodian', 'Erin Custodian', 'Frank Custodian']);

@@ -19,11 +19,11 @@ import { z } from 'zod';
 import { preparedFromJson, type CertificateRecord, type PreparedCertificate } from '../../ca/index.ts';
 import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { parseApproval, signPreparedWithQuorum } from '../../quorum/index.ts';
+import { signPreparedWithQuorum } from '../../quorum/index.ts';
 import type { JsonObject } from '../types.ts';
 import { outputName, stepRef } from './common.ts';
 import { generatedKeyOf, refuseSecondRoot, rootProfileFor, type PrepareRootCertificateParams } from './prepare-root-certificate.ts';
-import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel, writeOrAdopt } from './pki-helpers.ts';
+import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel, quorumRoster, readApprovals, writeOrAdopt } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 
 const params = z.strictObject({
@@ -102,9 +102,8 @@ export const rootCertificate: ActionDefinition<Params> = {
     const session = await ctx.hsm.login();
     const { key } = keyByLabel(session, k.label, prepared.signerSpkiSha256);
     const ca = ctx.ca();
-    const roster = ca.currentRoster();
-    if (roster === undefined) throw new CoreError('ERR_CEREMONY_STATE_INVALID', 'the CA folder has no quorum roster to check the approvals against');
-    const approvals = approvalFiles.map((f) => parseApproval(readFileSync(f), f));
+    const roster = quorumRoster(ctx);
+    const approvals = readApprovals(approvalFiles);
     // The quorum is checked over the prepared bytes before the HSM is asked; the issued TBS is
     // compared with the approved bytes afterwards (Boulder's order, docs/quorum.md).
     const { result: issued, decision } = await signPreparedWithQuorum({

@@ -15,10 +15,10 @@ import { z } from 'zod';
 import { preparedFromJson, type IssuedCrl, type PreparedCrl } from '../../ca/index.ts';
 import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { parseApproval, signPreparedWithQuorum } from '../../quorum/index.ts';
+import { signPreparedWithQuorum } from '../../quorum/index.ts';
 import { keyLabel, outputName, stepRef } from './common.ts';
 import { crlProfileFor, type PrepareCrlParams } from './prepare-crl.ts';
-import { ceremonyRef, crlsOfStep, keyByLabel, writeOrAdopt } from './pki-helpers.ts';
+import { ceremonyRef, crlsOfStep, keyByLabel, quorumRoster, readApprovals, writeOrAdopt } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 import type { JsonObject } from '../types.ts';
 
@@ -83,9 +83,8 @@ export const signCrl: ActionDefinition<Params> = {
     const session = await ctx.hsm.login();
     const { key } = keyByLabel(session, rootLabel(ctx, issuerStep), prepared.signerSpkiSha256);
     const ca = ctx.ca();
-    const roster = ca.currentRoster();
-    if (roster === undefined) throw new CoreError('ERR_CEREMONY_STATE_INVALID', 'the CA folder has no quorum roster to check the approvals against');
-    const approvals = approvalFiles.map((f) => parseApproval(readFileSync(f), f));
+    const roster = quorumRoster(ctx);
+    const approvals = readApprovals(approvalFiles);
     // The quorum is checked over the prepared bytes before the HSM is asked (M3).
     const { result: issued, decision } = await signPreparedWithQuorum({
       roster,

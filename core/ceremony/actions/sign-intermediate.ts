@@ -17,12 +17,12 @@ import { z } from 'zod';
 import { preparedFromJson, type CertificateRecord, type PreparedCertificate } from '../../ca/index.ts';
 import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { parseApproval, signPreparedWithQuorum } from '../../quorum/index.ts';
+import { signPreparedWithQuorum } from '../../quorum/index.ts';
 import type { JsonObject } from '../types.ts';
 import { keyLabel, stepRef } from './common.ts';
 import { issuerPem } from './prepare-crl.ts';
 import { intermediateProfileFor, type ReviewCsrParams } from './review-csr.ts';
-import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel } from './pki-helpers.ts';
+import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel, quorumRoster, readApprovals } from './pki-helpers.ts';
 import type { ActionDefinition, StepContext } from './types.ts';
 
 const params = z.strictObject({
@@ -114,8 +114,7 @@ export const signIntermediate: ActionDefinition<Params> = {
   },
   async execute(ctx) {
     const ca = ctx.ca();
-    const roster = ca.currentRoster();
-    if (roster === undefined) throw new CoreError('ERR_CEREMONY_STATE_INVALID', 'the CA folder has no quorum roster to check the approvals against');
+    const roster = quorumRoster(ctx);
     const session = await ctx.hsm.login();
     const rootPem = issuerPem(ctx, undefined);
     const done = certificatesOfStep(ctx);
@@ -130,7 +129,7 @@ export const signIntermediate: ActionDefinition<Params> = {
         continue;
       }
       const { key } = keyByLabel(session, ctx.params['root-key-label'], prepared.signerSpkiSha256);
-      const approvals = item.approvalFiles.map((f) => parseApproval(readFileSync(f), f));
+      const approvals = readApprovals(item.approvalFiles);
       // The quorum is checked over the prepared bytes before the HSM is asked (M3).
       const { result, decision } = await signPreparedWithQuorum({
         roster,

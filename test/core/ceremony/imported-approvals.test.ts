@@ -18,7 +18,6 @@
  * custodian out is refused), signs nothing, is aborted, and the three transcripts verify as one
  * chain.
  */
-import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +30,7 @@ import { spkiOf } from '../../../core/quorum/custodian-file.ts';
 import { openCustodianFile, parseApprovalRequest, serializeApproval, signApproval, statementBytes, type Approval, type ApprovalRequest, type CustodianFile } from '../../../core/quorum/index.ts';
 import { verifyTranscriptFile } from '../../../core/transcript/index.ts';
 import { Secret } from '../../../core/util/secret.ts';
+import { onTerminal, type TerminalReply, type TerminalRun } from '../../helpers/pty.ts';
 import { run, runOk } from '../../helpers/tools.ts';
 import { BIN, cli, REPO } from './fixture.ts';
 import { ceremonyFolder, custodianPassphrase, makeRootFixture, onlineSide, rootRun, type OnlineSide, type RootFixture } from './root-fixture.ts';
@@ -78,44 +78,12 @@ const approveSection = (folder: string, atWorkstation = 'Erin Custodian'): strin
     .map((n) => `      ${n}: approve\n`)
     .join('')}`;
 
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * `neam-ca approve` as a custodian runs it on their own machine: the real CLI in a child process on
  * a pseudo-terminal (util-linux `script`), answering each prompt when it appears.
  */
-function approveOnOwnMachine(cwd: string, args: string[], replies: Array<{ when: string; send: string }>): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, BIN, 'approve', ...args].map(shellQuote).join(' ');
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'dumb', NO_COLOR: '1' } });
-    let output = '';
-    let next = 0;
-    let seenUpTo = 0;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`neam-ca approve timed out; output so far:\n${output}`));
-    }, 120_000);
-    const onData = (d: Buffer): void => {
-      output += d.toString('utf8');
-      while (next < replies.length) {
-        const at = output.indexOf(replies[next]!.when, seenUpTo);
-        if (at < 0) break;
-        seenUpTo = at + replies[next]!.when.length;
-        child.stdin.write(`${replies[next]!.send}\r`);
-        next++;
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      child.stdin.end();
-      resolvePromise({ code, output });
-    });
-  });
+function approveOnOwnMachine(cwd: string, args: string[], replies: TerminalReply[]): Promise<TerminalRun> {
+  return onTerminal([process.execPath, BIN, 'approve', ...args], replies, { cwd });
 }
 
 interface Custodian {

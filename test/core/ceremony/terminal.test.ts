@@ -4,55 +4,18 @@
  * printed, recorded or stored. The answers file here gives everything except the token's PINs, so
  * the security officer and the user type theirs, each twice.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ceremonyStatus } from '../../../core/ceremony/index.ts';
+import { onTerminal } from '../../helpers/pty.ts';
 import { requireTool } from '../../helpers/tools.ts';
 import { BIN, FIXTURES, makeFixture, onlyCeremony, tokenObjects, type CeremonyFixture } from './fixture.ts';
 
 const SO_PIN = 'typed-so-pin-4711';
 const USER_PIN = 'typed-user-pin-0815';
-
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Runs the CLI on a pseudo-terminal, sending each reply once its prompt appeared (in order). */
-function onTerminal(args: string[], replies: Array<{ when: string; send: string }>): Promise<{ code: number | null; output: string; sent: number }> {
-  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'dumb', NO_COLOR: '1' } });
-    let output = '';
-    let next = 0;
-    let seenUpTo = 0;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`neam-ca ceremony run timed out; output so far:\n${output}`));
-    }, 180_000);
-    const onData = (d: Buffer): void => {
-      output += d.toString('utf8');
-      while (next < replies.length) {
-        const at = output.indexOf(replies[next]!.when, seenUpTo);
-        if (at < 0) break;
-        seenUpTo = at + replies[next]!.when.length;
-        child.stdin.write(`${replies[next]!.send}\r`);
-        next++;
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      child.stdin.end();
-      resolvePromise({ code, output, sent: next });
-    });
-  });
-}
 
 describe('neam-ca ceremony run at a terminal (pseudo-terminal)', () => {
   let fx: CeremonyFixture | undefined;
@@ -70,7 +33,7 @@ describe('neam-ca ceremony run at a terminal (pseudo-terminal)', () => {
     writeFileSync(fx.answersPath, answers);
     const script = join(FIXTURES, 'keygen-token-pin.yaml');
     const r = await onTerminal(
-      ['ceremony', 'run', script, '--site', fx.sitePath, '--rehearsal', '--answers', fx.answersPath],
+      [process.execPath, BIN, 'ceremony', 'run', script, '--site', fx.sitePath, '--rehearsal', '--answers', fx.answersPath],
       [
         { when: "New security-officer PIN for token 'neam-root': ", send: 'short' },
         { when: "New security-officer PIN for token 'neam-root': ", send: SO_PIN },
@@ -80,6 +43,7 @@ describe('neam-ca ceremony run at a terminal (pseudo-terminal)', () => {
         { when: "New user PIN for token 'neam-root': ", send: USER_PIN },
         { when: 'Type it again: ', send: USER_PIN },
       ],
+      { timeoutMs: 180_000 },
     );
     expect(r.sent, r.output).toBe(7);
     expect(r.code, r.output.slice(-3000)).toBe(0);
