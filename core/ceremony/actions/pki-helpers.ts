@@ -7,13 +7,11 @@
  *
  * Must never: sign; every signature goes through core/ca's `signPrepared`.
  */
-import { readFileSync } from 'node:fs';
-
 import { CoreError } from '../../errors.ts';
 import type { HsmSession, KeyRef } from '../../hsm/types.ts';
 import { profileFromObject, type CertificateProfile, type CrlProfile, type SubjectSpec } from '../../pki/index.ts';
 import type { CeremonyRef, CertificateRecord, CrlRecord, PreparedCertificate, PreparedCrl } from '../../ca/index.ts';
-import { describeTbs, digestWords, formatDigestWords, parseApproval, type Approval, type Roster } from '../../quorum/index.ts';
+import { describeTbs, digestWords, formatDigestWords } from '../../quorum/index.ts';
 import type { JsonObject } from '../types.ts';
 import { groupedHex, sha256Hex } from './common.ts';
 import type { StepContext } from './types.ts';
@@ -113,17 +111,3 @@ export function certificateRecordData(r: CertificateRecord): JsonObject {
   return { certificate: { subject: r.subject, serial: r.serial, issuer: r.issuer, notBefore: r.notBefore, notAfter: r.notAfter, sha256: r.sha256, spkiSha256: r.spkiSha256, role: r.role, tbsSha256: r.tbsSha256 } };
 }
 
-/**
- * The CA folder's current custodian roster: every quorum-checked signature is checked against it.
- * @throws {CoreError} ERR_CEREMONY_STATE_INVALID
- */
-export function quorumRoster<P>(ctx: StepContext<P>): Roster {
-  const roster = ctx.ca().currentRoster();
-  if (roster === undefined) throw new CoreError('ERR_CEREMONY_STATE_INVALID', 'the CA folder has no quorum roster to check the approvals against');
-  return roster;
-}
-
-/** The approval files a `collect-approvals` step wrote, parsed (the quorum check verifies each again). */
-export function readApprovals(files: readonly string[]): Approval[] {
-  return files.map((f) => parseApproval(readFileSync(f), f));
-}

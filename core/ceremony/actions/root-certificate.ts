@@ -17,13 +17,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 import { preparedFromJson, type CertificateRecord, type PreparedCertificate } from '../../ca/index.ts';
-import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { signPreparedWithQuorum } from '../../quorum/index.ts';
-import type { JsonObject } from '../types.ts';
 import { outputName, stepRef } from './common.ts';
 import { generatedKeyOf, refuseSecondRoot, rootProfileFor, type PrepareRootCertificateParams } from './prepare-root-certificate.ts';
-import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel, quorumRoster, readApprovals, writeOrAdopt } from './pki-helpers.ts';
+import { certificateRecordData, certificatesOfStep, keyByLabel, writeOrAdopt } from './pki-helpers.ts';
+import { signUnderQuorum } from './quorum-sign.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
 
 const params = z.strictObject({
@@ -100,23 +98,9 @@ export const rootCertificate: ActionDefinition<Params> = {
   async execute(ctx) {
     const { prepared, approvalFiles, key: k } = inputsOf(ctx);
     const session = await ctx.hsm.login();
-    const { key } = keyByLabel(session, k.label, prepared.signerSpkiSha256);
-    const ca = ctx.ca();
-    const roster = quorumRoster(ctx);
-    const approvals = readApprovals(approvalFiles);
-    // The quorum is checked over the prepared bytes before the HSM is asked; the issued TBS is
-    // compared with the approved bytes afterwards (Boulder's order, docs/quorum.md).
-    const { result: issued, decision } = await signPreparedWithQuorum({
-      roster,
-      prepared,
-      operation: 'sign-root-certificate',
-      approvals,
-      now: ctx.now(),
-      signer: hsmSigner(session, key, prepared.signatureAlgorithm),
-      options: { store: ca.pki, ceremony: ceremonyRef(ctx) },
-    });
+    // Boulder's order (docs/quorum.md): the quorum over the prepared bytes, then the HSM.
+    const { issued, decision } = await signUnderQuorum(ctx, session, k.label, prepared, approvalFiles);
     ctx.files.write(ctx.params.certificate, issued.pem);
-    ctx.record('quorum.decision', JSON.parse(JSON.stringify(decision)) as JsonObject);
     ctx.record('certificate.issued', certificateRecordData(issued.record));
     ctx.io.event({ type: 'display', step: ctx.step.id, message: `Root certificate signed with the approval of ${decision.approvals.map((a) => a.custodian).join(', ')} and written to ${ctx.params.certificate}. SHA-256 (read aloud): ${issued.record.sha256}`, data: { sha256: issued.record.sha256 } });
     return outcomeOf(ctx, issued.record, k.label);

@@ -13,14 +13,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 import { preparedFromJson, type IssuedCrl, type PreparedCrl } from '../../ca/index.ts';
-import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { signPreparedWithQuorum } from '../../quorum/index.ts';
 import { keyLabel, outputName, stepRef } from './common.ts';
 import { crlProfileFor, type PrepareCrlParams } from './prepare-crl.ts';
-import { ceremonyRef, crlsOfStep, keyByLabel, quorumRoster, readApprovals, writeOrAdopt } from './pki-helpers.ts';
+import { crlsOfStep, keyByLabel, writeOrAdopt } from './pki-helpers.ts';
+import { signUnderQuorum } from './quorum-sign.ts';
 import type { ActionDefinition, StepContext, StepOutcome } from './types.ts';
-import type { JsonObject } from '../types.ts';
 
 const params = z.strictObject({
   approvals: stepRef,
@@ -81,21 +79,9 @@ export const signCrl: ActionDefinition<Params> = {
   async execute(ctx) {
     const { prepared, approvalFiles, issuerStep } = inputsOf(ctx);
     const session = await ctx.hsm.login();
-    const { key } = keyByLabel(session, rootLabel(ctx, issuerStep), prepared.signerSpkiSha256);
-    const ca = ctx.ca();
-    const roster = quorumRoster(ctx);
-    const approvals = readApprovals(approvalFiles);
     // The quorum is checked over the prepared bytes before the HSM is asked (M3).
-    const { result: issued, decision } = await signPreparedWithQuorum({
-      roster,
-      prepared,
-      approvals,
-      now: ctx.now(),
-      signer: hsmSigner(session, key, prepared.signatureAlgorithm),
-      options: { store: ca.pki, ceremony: ceremonyRef(ctx) },
-    });
+    const { issued, decision } = await signUnderQuorum(ctx, session, rootLabel(ctx, issuerStep), prepared, approvalFiles);
     ctx.files.write(ctx.params.crl, issued.pem);
-    ctx.record('quorum.decision', JSON.parse(JSON.stringify(decision)) as JsonObject);
     ctx.record('crl.issued', { crl: { issuer: issued.record.issuer, crlNumber: issued.record.crlNumber, sha256: issued.record.sha256, tbsSha256: issued.record.tbsSha256, thisUpdate: issued.record.thisUpdate, nextUpdate: issued.record.nextUpdate, revoked: issued.record.revokedCount } });
     ctx.io.event({ type: 'display', step: ctx.step.id, message: `CRL number ${issued.record.crlNumber} signed with the approval of ${decision.approvals.map((a) => a.custodian).join(', ')}; written to ${ctx.params.crl}. SHA-256: ${issued.record.sha256}` });
     return outcomeOf(ctx, issued.record);

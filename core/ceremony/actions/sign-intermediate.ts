@@ -15,14 +15,13 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 import { preparedFromJson, type CertificateRecord, type PreparedCertificate } from '../../ca/index.ts';
-import { hsmSigner } from '../../crypto/signer.ts';
 import { CoreError } from '../../errors.ts';
-import { signPreparedWithQuorum } from '../../quorum/index.ts';
 import type { JsonObject } from '../types.ts';
 import { keyLabel, stepRef } from './common.ts';
 import { issuerPem } from './prepare-crl.ts';
 import { intermediateProfileFor, type ReviewCsrParams } from './review-csr.ts';
-import { ceremonyRef, certificateRecordData, certificatesOfStep, keyByLabel, quorumRoster, readApprovals } from './pki-helpers.ts';
+import { certificateRecordData, certificatesOfStep, keyByLabel } from './pki-helpers.ts';
+import { signUnderQuorum } from './quorum-sign.ts';
 import type { ActionDefinition, StepContext } from './types.ts';
 
 const params = z.strictObject({
@@ -113,8 +112,6 @@ export const signIntermediate: ActionDefinition<Params> = {
     keyByLabel(session, ctx.params['root-key-label'], first.signerSpkiSha256);
   },
   async execute(ctx) {
-    const ca = ctx.ca();
-    const roster = quorumRoster(ctx);
     const session = await ctx.hsm.login();
     const rootPem = issuerPem(ctx, undefined);
     const done = certificatesOfStep(ctx);
@@ -128,18 +125,8 @@ export const signIntermediate: ActionDefinition<Params> = {
         issued.push(resultEntry(item.name, writeFiles(ctx, item.name, before.pem, rootPem), before, item.csrSha256));
         continue;
       }
-      const { key } = keyByLabel(session, ctx.params['root-key-label'], prepared.signerSpkiSha256);
-      const approvals = readApprovals(item.approvalFiles);
       // The quorum is checked over the prepared bytes before the HSM is asked (M3).
-      const { result, decision } = await signPreparedWithQuorum({
-        roster,
-        prepared,
-        approvals,
-        now: ctx.now(),
-        signer: hsmSigner(session, key, prepared.signatureAlgorithm),
-        options: { store: ca.pki, ceremony: ceremonyRef(ctx) },
-      });
-      ctx.record('quorum.decision', JSON.parse(JSON.stringify(decision)) as JsonObject);
+      const { issued: result, decision } = await signUnderQuorum(ctx, session, ctx.params['root-key-label'], prepared, item.approvalFiles);
       ctx.record('certificate.issued', certificateRecordData(result.record));
       const files = writeFiles(ctx, item.name, result.pem, rootPem);
       ctx.io.event({ type: 'display', step: ctx.step.id, message: `Intermediate '${item.name}' signed with the approval of ${decision.approvals.map((a) => a.custodian).join(', ')}: serial ${result.record.serial}, SHA-256 ${result.record.sha256}; written to ${files.certificate}` });
