@@ -35,42 +35,33 @@ export async function buildRenderer(outDir = resolve(REPO_ROOT, 'dist/renderer')
   return outDir;
 }
 
-/** Builds the Electron main process and preload into `outDir` (default `dist/electron`). */
-export async function buildElectron(outDir = resolve(REPO_ROOT, 'dist/electron')): Promise<string> {
+/** Bundles one Node entry of the Electron main side (ES module, core inside) into `outDir`. */
+async function buildNodeEntry(entry: string, fileName: string, outDir: string, emptyOutDir: boolean): Promise<void> {
   await build({
     configFile: false,
     root: REPO_ROOT,
     logLevel: 'warn',
     ssr: { noExternal: true, external: [...MAIN_EXTERNALS], target: 'node' },
     build: {
-      ssr: resolve(REPO_ROOT, 'electron/main/index.ts'),
+      ssr: resolve(REPO_ROOT, entry),
       outDir,
-      emptyOutDir: true,
+      emptyOutDir,
       sourcemap: false,
       minify: false,
       target: 'node20',
       // A Node bundle with core inside; its size is not a download concern.
       chunkSizeWarningLimit: 4096,
-      rolldownOptions: { external: [...MAIN_EXTERNALS], output: { format: 'es', entryFileNames: 'main.mjs' } },
+      rolldownOptions: { external: [...MAIN_EXTERNALS], output: { format: 'es', entryFileNames: fileName } },
     },
   });
-  // The YAML checker's worker thread (electron/host/yaml-checker.ts): its own entry beside main.mjs.
-  await build({
-    configFile: false,
-    root: REPO_ROOT,
-    logLevel: 'warn',
-    ssr: { noExternal: true, external: [...MAIN_EXTERNALS], target: 'node' },
-    build: {
-      ssr: resolve(REPO_ROOT, 'electron/host/yaml-worker.ts'),
-      outDir,
-      emptyOutDir: false,
-      sourcemap: false,
-      minify: false,
-      target: 'node20',
-      chunkSizeWarningLimit: 4096,
-      rolldownOptions: { external: [...MAIN_EXTERNALS], output: { format: 'es', entryFileNames: 'yaml-worker.mjs' } },
-    },
-  });
+}
+
+/** Builds the Electron main process and preload into `outDir` (default `dist/electron`). */
+export async function buildElectron(outDir = resolve(REPO_ROOT, 'dist/electron')): Promise<string> {
+  // The main process (core inside), then the YAML checker's worker thread
+  // (electron/host/yaml-checker.ts) as its own entry beside main.mjs.
+  await buildNodeEntry('electron/main/index.ts', 'main.mjs', outDir, true);
+  await buildNodeEntry('electron/host/yaml-worker.ts', 'yaml-worker.mjs', outDir, false);
   await build({
     configFile: false,
     root: REPO_ROOT,
