@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
 
+import { serializeError } from '../../core/errors.ts';
 import { openHsm } from '../../core/hsm/index.ts';
 import { createLogger, textSink } from '../../core/log/logger.ts';
 import { CeremonySession } from '../host/ceremony/session.ts';
@@ -113,7 +114,20 @@ function start(): void {
     // Unpackaged, Electron runs dist/electron/main.mjs as a file and would report its own version.
     const version = app.isPackaged ? app.getVersion() : readVersion(new URL('../../package.json', import.meta.url));
     const ceremony = new CeremonySession({ config, vault, yaml, events, logger, openHsm, software: `neam-ca ${version} (workstation)` });
-    app.on('before-quit', () => void ceremony.shutdown());
+    // A running ceremony is stopped (its journal closed) before the process exits: quitting waits
+    // for it, bounded by shutdown()'s own timeout.
+    let stopped = false;
+    app.on('before-quit', (event) => {
+      if (stopped) return;
+      event.preventDefault();
+      void ceremony
+        .shutdown()
+        .catch((e: unknown) => logger.error('stopping the ceremony at quit failed', { error: serializeError(e) }))
+        .finally(() => {
+          stopped = true;
+          app.quit();
+        });
+    });
     const router = createRouter(
       contract,
       createHandlers({

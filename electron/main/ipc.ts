@@ -1,8 +1,8 @@
 /**
  * @module electron/main/ipc
  * Registers one `ipcMain.handle` per invoke channel of the contract, each checking the sender
- * before the shared route (parse, call core, check the reply) runs, and builds the emitters that
- * send contract events to our windows.
+ * before the shared route (parse, call core, check the reply) runs, and sends contract events
+ * to our windows.
  *
  * Only type imports from `electron`. Must never: register `ipcMain.on`/`sendSync` listeners, a
  * catch-all channel, or a channel that is not in the contract.
@@ -10,9 +10,8 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 
 import type { Logger } from '../../core/log/logger.ts';
-import { contract, type Contract } from '../ipc/contract.ts';
-import { failure, type Emitters, type Result } from '../ipc/schema.ts';
-import { createEmitters, type Router } from '../host/router.ts';
+import { failure, type Result } from '../ipc/schema.ts';
+import type { Router } from '../host/router.ts';
 import { isTrustedSender, type SenderFacts } from './security.ts';
 
 /** What the sender check needs from an invoke event. */
@@ -51,9 +50,4 @@ export function windowSender(targets: () => ReadonlyArray<{ webContents: Pick<We
   return (channel, payload) => {
     for (const t of targets()) if (!t.webContents.isDestroyed()) t.webContents.send(channel, payload);
   };
-}
-
-/** Emitters that deliver contract events to every live window. */
-export function createWindowEmitters(targets: () => ReadonlyArray<{ webContents: Pick<WebContents, 'send' | 'isDestroyed'> }>): Emitters<Contract> {
-  return createEmitters(contract, windowSender(targets));
 }

@@ -193,7 +193,13 @@ describe('ceremony session over the contract (real runner, SoftHSM)', () => {
     expect(s.outcome?.status).toBe('failed');
     expect(s.ceremony?.status).toBe('running');
 
-    await ok('ceremony:resume', {});
+    // Two resumes at once, the first still checking its site file when the second starts the
+    // runner: one runner only, the other is refused.
+    const listed = await ok<{ ceremonies: Array<{ id: string }> }>('ceremony:list', { site: { root: 'r0', path: 'site.yaml' } });
+    const id = listed.ceremonies[0]!.id;
+    const [viaList, direct] = await Promise.all([call('ceremony:resume', { target: { site: { root: 'r0', path: 'site.yaml' }, id } }), call('ceremony:resume', {})]);
+    expect(direct.ok).toBe(true);
+    expect(viaList).toEqual({ ok: false, error: { code: 'ERR_APP_STATE_INVALID', message: expect.stringContaining('a ceremony is running') } });
     // Resuming re-verifies the token: with token-pin activation the user PIN is asked again. A wrong
     // token PIN cannot be checked before the token itself checks it (that would spend a try twice):
     // the run stops with the token's code, named, and resumes again.

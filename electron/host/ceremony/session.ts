@@ -40,7 +40,7 @@ import type { AppConfig } from '../config.ts';
 import type { EventHub } from '../events.ts';
 import { readCeremonyFile } from '../handlers/files.ts';
 import type { SecretVault } from '../secret-vault.ts';
-import { planSummary, siteSummary, type PlanSummary, type SiteSummary } from '../yaml-check.ts';
+import { MAX_REPORTED_PROBLEMS, planSummary, siteSummary, type PlanSummary, type SiteSummary } from '../yaml-check.ts';
 import type { YamlChecker } from '../yaml-checker.ts';
 import { CustodianChecks } from './custodians.ts';
 import { classify, NAME_LISTS, type Classified, type CustodianMode } from './questions.ts';
@@ -101,7 +101,6 @@ interface Prepared {
 interface CustodianFlow {
   mode: CustodianMode;
   step: string | null;
-  prefix: string;
   names: string[];
   needed: number;
   done: Array<{ name: string; at: string; note: string }>;
@@ -277,9 +276,11 @@ export class CeremonySession {
         : [{ severity: 'error', path: '', message: want === 'script' ? `this is not a ceremony script (it looks like ${c.kind === 'site' ? 'a site file' : 'another YAML file'}); choose a script with ceremony-type, roles, quorum and steps` : `this is not a site file (it looks like ${c.kind === 'script' ? 'a ceremony script' : 'another YAML file'}); choose the site file with hsm, output-dir and participants` }, ...c.problems];
     const checked = (f: typeof scriptFile, ref: FileRef, c: typeof sc, want: 'script' | 'site'): Checked => {
       const problems = wrongKind(c, want);
-      return { file: ref, displayPath: f.display, sha256: f.sha256, kind: c.kind, valid: c.valid && c.kind === want, problems: problems.slice(0, 200), problemsTotal: c.problemsTotal + (problems.length - c.problems.length) };
+      return { file: ref, displayPath: f.display, sha256: f.sha256, kind: c.kind, valid: c.valid && c.kind === want, problems: problems.slice(0, MAX_REPORTED_PROBLEMS), problemsTotal: c.problemsTotal + (problems.length - c.problems.length) };
     };
     const files = { script: checked(scriptFile, scriptRef, sc, 'script'), site: checked(siteFile, siteRef, st, 'site') };
+    // A ceremony may have started while the files were being checked.
+    this.#refuseWhileRunning('choose other files');
     this.#resetRun();
     if (!files.script.valid || !files.site.valid) {
       this.#prepared = null;
@@ -366,6 +367,8 @@ export class CeremonySession {
 
   /** Runs one runner operation in the background; the session follows it. */
   #launch(operation: 'start' | 'resume' | 'abort', work: (env: RunnerEnvironment) => Promise<RunSummary | AbortSummary>): void {
+    // Never two runners: an earlier call may have launched one while this one awaited a file check.
+    this.#refuseWhileRunning(`${operation} a ceremony`);
     const controller = new AbortController();
     this.#controller = controller;
     this.#operation = operation;
@@ -479,6 +482,7 @@ export class CeremonySession {
     this.#refuseWhileRunning('resume it');
     const dir = target === undefined ? this.#dir : await this.#targetDir(target);
     if (dir === null) throw new CoreError('ERR_APP_STATE_INVALID', 'there is no stopped ceremony in this session; choose one in the list of the Script & site screen');
+    this.#refuseWhileRunning('resume it');
     this.#adopt(dir);
     this.#question = null;
     this.#custodians = null;
@@ -496,6 +500,7 @@ export class CeremonySession {
     this.#refuseWhileRunning('abort it');
     const dir = target === undefined ? this.#dir : await this.#targetDir(target);
     if (dir === null) throw new CoreError('ERR_APP_STATE_INVALID', 'there is no ceremony to abort in this session; choose one in the list of the Script & site screen');
+    this.#refuseWhileRunning('abort it');
     this.#adopt(dir);
     this.#launch('abort', (env) => abortCeremony(dir, reason, env));
     return this.view();
@@ -572,7 +577,7 @@ export class CeremonySession {
           : [];
     if (cls.role === 'custodian-medium' && (this.#custodians?.mode !== 'enrollment' || this.#custodians.step !== cls.step)) {
       const names = this.#prepared?.site.participants.filter((x) => x.roles.includes('custodian')).map((x) => x.name) ?? [];
-      this.#custodians = { mode: 'enrollment', step: cls.step, prefix: keyText(cls.prefix), names, needed: names.length, done: [] };
+      this.#custodians = { mode: 'enrollment', step: cls.step, names, needed: names.length, done: [] };
     }
     return new Promise<string | Secret>((resolve, reject) => {
       this.#question = { id: `q${++this.#questions}`, question, cls, reviews, attempts: 0, lastError: null, askedAt: this.#now().toISOString(), resolve, reject };
@@ -643,7 +648,7 @@ export class CeremonySession {
       const mode = NAME_LISTS[last as keyof typeof NAME_LISTS];
       const names = answer.split(',').map((s) => s.trim()).filter((s) => s !== '');
       this.#checks.openFlow(q.cls.prefix, mode);
-      this.#custodians = { mode, step: q.question.key[0] === 'steps' ? (q.question.key[1] ?? null) : this.#currentStep, prefix: keyText(q.cls.prefix), names, needed: mode === 'co-sign' ? names.length : (this.#prepared?.plan.quorum.m ?? names.length), done: [] };
+      this.#custodians = { mode, step: q.question.key[0] === 'steps' ? (q.question.key[1] ?? null) : this.#currentStep, names, needed: mode === 'co-sign' ? names.length : (this.#prepared?.plan.quorum.m ?? names.length), done: [] };
     }
     if ((q.cls.role === 'approval-decision' || q.cls.role === 'review-decision') && q.cls.step !== null) {
       const who = q.cls.role === 'approval-decision' ? (q.cls.custodian ?? '') : (this.#prepared?.site.participants.find((x) => x.roles.includes('administrator'))?.name ?? 'administrator');
@@ -680,7 +685,6 @@ export class CeremonySession {
       if (q.cls.role === 'custodian-passphrase' && q.cls.custodian !== null) await this.#checks.checkPassphrase(q.cls.prefix, q.cls.custodian, first);
     } catch (e) {
       first?.wipe();
-      second?.wipe();
       if (this.#question !== q) throw e; // answered or stopped meanwhile
       this.#refused(q, e);
     } finally {

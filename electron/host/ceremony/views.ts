@@ -24,11 +24,6 @@ import type { TokenView } from '../../ipc/ceremony-shapes.ts';
 
 type Json = Record<string, unknown>;
 
-/** A ceremony's record as the contract carries it. */
-export function ceremonyView(dir: string): CeremonyStatusView {
-  return ceremonyStatus(dir);
-}
-
 /** A journal entry as the contract carries it. */
 export function journalView(e: JournalEntry, rehearsal: boolean): { seq: number; at: string; actor: string; role: string; type: string; step: string | null; data: Json; rehearsal: boolean } {
   return { seq: e.seq, at: e.at, actor: e.actor, role: e.role, type: e.type, step: e.step, data: e.data as Json, rehearsal };

@@ -224,9 +224,13 @@ function NamesAnswer({ question }: QuestionFormProps): React.JSX.Element {
 
 function SecretAnswer({ question, who }: QuestionFormProps): React.JSX.Element {
   // Handles only (the main side holds the secrets); the first of a new secret typed twice.
+  const api = useApi();
   const [first, setFirst] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
-  // A refused secret: a fresh field (typed twice again for a new one).
+  // The first entry's handle not yet sent: wiped on the main side when the question goes away
+  // unanswered (another question, the ceremony stopped, the screen left), not left to expire.
+  const unsent = useRef<string | null>(null);
+  // A refused secret: a fresh field (typed twice again for a new one). Sent handles are used up.
   const { busy, error, sendSecret } = useAnswer(question, () => {
     setFirst(null);
     setAttempt((n) => n + 1);
@@ -234,14 +238,26 @@ function SecretAnswer({ question, who }: QuestionFormProps): React.JSX.Element {
   useEffect(() => {
     setFirst(null);
     setAttempt(0);
-  }, [question.id]);
+    return () => {
+      const handle = unsent.current;
+      unsent.current = null;
+      if (handle !== null) void api.secrets.discard({ handle });
+    };
+  }, [question.id, api]);
   const purpose = question.purpose ?? 'ceremony-pin';
   const what = question.role === 'token-pin' ? 'PIN' : 'passphrase';
   const submitted = async (handle: string): Promise<void> => {
+    if (busy) {
+      // An answer is being checked: this entry is not used.
+      void api.secrets.discard({ handle });
+      return;
+    }
     if (question.confirm && first === null) {
+      unsent.current = handle;
       setFirst(handle);
       return;
     }
+    unsent.current = null;
     await sendSecret(first ?? handle, question.confirm ? handle : undefined);
   };
   return (
