@@ -277,7 +277,11 @@ function SecretAnswer({ question, who }: QuestionFormProps): React.JSX.Element {
   );
 }
 
-/** The form for a waiting question (decisions have their own screen: Approval review). */
+/**
+ * The form for a waiting question (decisions have their own screen: Approval review). Render it
+ * with `key={question.id}`: each question gets a fresh form, so a form still waiting for the
+ * previous answer's reply (its fields disabled) never keeps the focus from the next question.
+ */
 export function QuestionForm({ question, who }: QuestionFormProps): React.JSX.Element {
   if (question.kind === 'secret') return <SecretAnswer question={question} who={who} />;
   if (question.kind === 'choice') return <ChoiceAnswer question={question} />;

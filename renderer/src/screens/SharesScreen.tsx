@@ -78,7 +78,7 @@ export function SharesScreen(): React.JSX.Element {
       {here !== null && (
         <section className="custodian-entry" aria-label="Entry of the custodian at the workstation">
           {who !== undefined && <p className="custodian-now">{who}: come to the workstation. Nobody else looks at the keyboard.</p>}
-          <QuestionForm question={here} who={who} />
+          <QuestionForm key={here.id} question={here} who={who} />
         </section>
       )}
     </>

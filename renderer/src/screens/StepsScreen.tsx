@@ -61,7 +61,7 @@ export function StepsScreen(): React.JSX.Element {
       {error !== null && <ErrorPanel error={error} />}
       <OutcomePanel session={session} />
 
-      {q !== null && q.screen === 'steps' && <QuestionForm question={q} />}
+      {q !== null && q.screen === 'steps' && <QuestionForm key={q.id} question={q} />}
 
       <div className="steps-layout">
         <nav aria-label="Steps">

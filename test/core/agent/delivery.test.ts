@@ -1,14 +1,39 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { currentGeneration, deliverSvid, removeDelivery } from '../../../core/agent/delivery.ts';
 import { isCoreError } from '../../../core/errors.ts';
 import { tempDir } from '../../helpers/softhsm.ts';
+
+const REPO = join(import.meta.dirname, '../../..');
+
+/**
+ * `core/agent/delivery.ts` and the modules it imports, as plain JavaScript in `dir`, so a process
+ * running as another user can load it without reading the checkout (CI clones into a 0700 folder).
+ * Returns the path of delivery's module.
+ */
+function deliveryAsJs(dir: string): string {
+  const todo = ['core/agent/delivery.ts'];
+  const done = new Set<string>();
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
+    const source = readFileSync(join(REPO, file), 'utf8');
+    for (const m of source.matchAll(/from '(\.{1,2}\/[^']+\.ts)'/gu)) todo.push(join(dirname(file), m[1]!));
+    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true } }).outputText;
+    mkdirSync(join(dir, dirname(file)), { recursive: true });
+    writeFileSync(join(dir, file.replace(/\.ts$/u, '.js')), js);
+  }
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  return join(dir, 'core/agent/delivery.js');
+}
 
 /** A key pair and a fake "certificate" that names the public key, so readers can check pairing. */
 function pair(i: number): { certChainPem: string; keyPem: string; bundlePem: string; spki: string } {
@@ -164,15 +189,16 @@ describe('atomic SVID delivery', () => {
     const w = join(r, 'w');
     mkdirSync(w);
     chownSync(w, 4321, 4321);
-    const script = join(r, 'deliver.ts');
+    const lib = join(r, 'lib');
+    const script = join(lib, 'deliver.js');
     writeFileSync(
       script,
-      `import { deliverSvid } from ${JSON.stringify(join(import.meta.dirname, '../../../core/agent/delivery.ts'))};
+      `import { deliverSvid } from ${JSON.stringify(deliveryAsJs(lib))};
 try { deliverSvid(process.argv[2], 'x', { certChainPem: 'c', keyPem: 'k', bundlePem: 'b' }, { uid: 0, gid: 0 }); console.log('delivered'); }
 catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
 `,
     );
-    const out = spawnSync('setpriv', ['--reuid=4321', '--regid=4321', '--clear-groups', process.execPath, '--import', 'tsx', script, w], { encoding: 'utf8', cwd: join(import.meta.dirname, '../../..') });
+    const out = spawnSync('setpriv', ['--reuid=4321', '--regid=4321', '--clear-groups', process.execPath, script, w], { encoding: 'utf8', cwd: r });
     expect(out.status, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ code: 'ERR_AGENT_WRITE_FAILED', message: "cannot give the SVID files of 'x' to 0:0 (EPERM); setting an owner needs an agent running as root (or with CAP_CHOWN). The previous SVID files are still in place" });
     expect(readdirSync(w)).toEqual([]);
