@@ -367,8 +367,6 @@ export class CeremonySession {
 
   /** Runs one runner operation in the background; the session follows it. */
   #launch(operation: 'start' | 'resume' | 'abort', work: (env: RunnerEnvironment) => Promise<RunSummary | AbortSummary>): void {
-    // Never two runners: an earlier call may have launched one while this one awaited a file check.
-    this.#refuseWhileRunning(`${operation} a ceremony`);
     const controller = new AbortController();
     this.#controller = controller;
     this.#operation = operation;
@@ -482,6 +480,7 @@ export class CeremonySession {
     this.#refuseWhileRunning('resume it');
     const dir = target === undefined ? this.#dir : await this.#targetDir(target);
     if (dir === null) throw new CoreError('ERR_APP_STATE_INVALID', 'there is no stopped ceremony in this session; choose one in the list of the Script & site screen');
+    // Another call may have started a runner while the target was checked: never two runners.
     this.#refuseWhileRunning('resume it');
     this.#adopt(dir);
     this.#question = null;
@@ -500,6 +499,7 @@ export class CeremonySession {
     this.#refuseWhileRunning('abort it');
     const dir = target === undefined ? this.#dir : await this.#targetDir(target);
     if (dir === null) throw new CoreError('ERR_APP_STATE_INVALID', 'there is no ceremony to abort in this session; choose one in the list of the Script & site screen');
+    // Another call may have started a runner while the target was checked: never two runners.
     this.#refuseWhileRunning('abort it');
     this.#adopt(dir);
     this.#launch('abort', (env) => abortCeremony(dir, reason, env));

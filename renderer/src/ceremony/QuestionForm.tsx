@@ -235,15 +235,15 @@ function SecretAnswer({ question, who }: QuestionFormProps): React.JSX.Element {
     setFirst(null);
     setAttempt((n) => n + 1);
   });
-  useEffect(() => {
-    setFirst(null);
-    setAttempt(0);
-    return () => {
+  // The form is keyed by the question (QuestionForm), so this runs when the question goes away.
+  useEffect(
+    () => () => {
       const handle = unsent.current;
       unsent.current = null;
       if (handle !== null) void api.secrets.discard({ handle });
-    };
-  }, [question.id, api]);
+    },
+    [api],
+  );
   const purpose = question.purpose ?? 'ceremony-pin';
   const what = question.role === 'token-pin' ? 'PIN' : 'passphrase';
   const submitted = async (handle: string): Promise<void> => {
